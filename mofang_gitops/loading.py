@@ -1,0 +1,392 @@
+"""Load a platform repository: walk the layout, parse YAML safely, build the spec models.
+
+Problems are collected, never raised one by one: a broken file makes its own project invalid and
+is reported with ``path:line:column``; other projects load normally.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from mofang_gitops.errors import Location, Problem
+from mofang_gitops.models import (
+    KIND_MODELS,
+    Environment,
+    Notebook,
+    Pipeline,
+    Platform,
+    Project,
+    Quota,
+    SpecDocument,
+    Training,
+)
+from mofang_gitops.models.base import DNS1123_LABEL
+from mofang_gitops.trees import FileTree
+from mofang_gitops.yamlio import Document, YAMLFileError, load_documents
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=SpecDocument)
+YAML_SUFFIXES = (".yaml", ".yml")
+WORKLOAD_DIRS: dict[str, str] = {
+    "notebooks": "Notebook",
+    "trainings": "Training",
+    "pipelines": "Pipeline",
+}
+
+
+@dataclass(frozen=True)
+class Loaded(Generic[M]):
+    """A spec model together with the document it came from (for error positions)."""
+
+    model: M
+    doc: Document
+
+    @property
+    def name(self) -> str:
+        """The spec's name."""
+        return self.model.metadata.name
+
+    def locate(self, *field_path: str | int) -> Location:
+        """Position of a field of this spec."""
+        return self.doc.locate(field_path)
+
+
+@dataclass
+class ProjectSpecs:
+    """Everything under ``projects/<name>/``."""
+
+    name: str
+    project: Loaded[Project] | None = None
+    quota: Loaded[Quota] | None = None
+    notebooks: dict[str, Loaded[Notebook]] = field(default_factory=dict)
+    trainings: dict[str, Loaded[Training]] = field(default_factory=dict)
+    pipelines: dict[str, Loaded[Pipeline]] = field(default_factory=dict)
+    paths: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    workloads_loaded: bool = True
+    """False when only project.yaml and quota.yaml were read (a partial load for previews)."""
+
+    def workloads(self) -> list[Loaded[Any]]:
+        """Notebooks, trainings and pipelines in a stable order."""
+        return [
+            *self.notebooks.values(),
+            *self.trainings.values(),
+            *self.pipelines.values(),
+        ]
+
+
+@dataclass
+class Repo:
+    """A loaded repository snapshot."""
+
+    label: str
+    platform: Loaded[Platform] | None = None
+    environments: dict[str, Loaded[Environment]] = field(default_factory=dict)
+    projects: dict[str, ProjectSpecs] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    """Problems outside any project: platform.yaml, environments, stray files."""
+
+    def all_problems(self) -> list[Problem]:
+        """Every problem, sorted by location."""
+        found = list(self.problems)
+        for project in self.projects.values():
+            found.extend(project.problems)
+        return sorted(found)
+
+
+def load_repo(tree: FileTree, only_projects: set[str] | None = None) -> Repo:
+    """Load a repository; with ``only_projects``, other projects get only project and quota."""
+    repo = Repo(label=tree.label)
+    for path, is_link in tree.files():
+        if is_link:
+            repo_problem(repo, path).append(
+                Problem(
+                    Location(path),
+                    message="symlinks are not allowed in a platform repository",
+                    hint="replace the link with the file itself",
+                )
+            )
+            continue
+        _load_path(repo, tree, path, only_projects)
+    if repo.platform is None and not any(
+        p.location.path.startswith("platform.") for p in repo.problems
+    ):
+        repo.problems.append(
+            Problem(
+                Location("platform.yaml"),
+                message="platform.yaml is missing",
+                hint="add the Platform spec at the repository root",
+            )
+        )
+    return repo
+
+
+def repo_problem(repo: Repo, path: str) -> list[Problem]:
+    """Return the problem list a file's problems belong to (its project's, else the repo's)."""
+    parts = path.split("/")
+    if len(parts) >= 3 and parts[0] == "projects":
+        return _project(repo, parts[1]).problems
+    return repo.problems
+
+
+def _project(repo: Repo, name: str) -> ProjectSpecs:
+    if name not in repo.projects:
+        repo.projects[name] = ProjectSpecs(name)
+    return repo.projects[name]
+
+
+def _load_path(repo: Repo, tree: FileTree, path: str, only: set[str] | None) -> None:
+    parts = path.split("/")
+    problems = repo_problem(repo, path)
+    if not path.endswith(YAML_SUFFIXES):
+        if parts[0] == "environments" or (len(parts) == 4 and parts[2] in WORKLOAD_DIRS):
+            problems.append(
+                Problem(Location(path), message="not a YAML file", hint="spec files end in .yaml")
+            )
+        return
+    expected = _expected_kind(parts)
+    if expected is None:
+        problems.append(
+            Problem(
+                Location(path),
+                message="YAML file outside the platform layout",
+                hint="use platform.yaml, environments/<env>.yaml, projects/<p>/project.yaml, "
+                "quota.yaml, notebooks/, trainings/ or pipelines/",
+            )
+        )
+        return
+    if parts[0] == "projects":
+        project = _project(repo, parts[1])
+        project.paths.append(path)
+        if not _valid_name(parts[1]):
+            problems.append(
+                Problem(
+                    Location(path),
+                    message=f"project directory {parts[1]!r} is not a DNS-1123 label",
+                    hint="use lowercase letters, digits and '-'",
+                )
+            )
+            return
+        if only is not None and parts[1] not in only and len(parts) == 4:
+            project.workloads_loaded = False
+            return
+    try:
+        docs = load_documents(path, tree.read(path))
+    except (YAMLFileError, PermissionError, OSError) as e:
+        problems.append(_file_problem(path, e))
+        return
+    if len(docs) != 1:
+        problems.append(
+            Problem(
+                Location(path),
+                message=f"holds {len(docs)} documents, expected exactly one",
+                hint="put each spec in a file of its own",
+            )
+        )
+        return
+    loaded = build_model(docs[0], expected, problems)
+    if loaded is not None:
+        _place(repo, loaded, parts, problems)
+
+
+def _file_problem(path: str, error: Exception) -> Problem:
+    if isinstance(error, YAMLFileError):
+        return Problem(error.location, message=error.message, hint=error.hint)
+    return Problem(Location(path), message=f"cannot read: {error}")
+
+
+def _valid_name(name: str) -> bool:
+    import re
+
+    return bool(re.match(DNS1123_LABEL, name)) and len(name) <= 40
+
+
+def _expected_kind(parts: list[str]) -> str | None:
+    """Which kind a path must hold, from the layout of DESIGN.md section 1."""
+    if len(parts) == 1 and parts[0] in ("platform.yaml", "platform.yml"):
+        return "Platform"
+    if len(parts) == 2 and parts[0] == "environments":
+        return "Environment"
+    if parts[0] != "projects":
+        return None
+    if len(parts) == 3 and parts[2] in ("project.yaml", "project.yml"):
+        return "Project"
+    if len(parts) == 3 and parts[2] in ("quota.yaml", "quota.yml"):
+        return "Quota"
+    if len(parts) == 4 and parts[2] in WORKLOAD_DIRS:
+        return WORKLOAD_DIRS[parts[2]]
+    return None
+
+
+def build_model(doc: Document, expected: str, problems: list[Problem]) -> Loaded[Any] | None:
+    """Validate one document against the model of its kind; append problems on failure."""
+    data = doc.data
+    if not isinstance(data, dict):
+        problems.append(Problem(doc.locate(), message="a spec document must be a mapping"))
+        return None
+    kind = data.get("kind")
+    name = data.get("metadata", {}).get("name") if isinstance(data.get("metadata"), dict) else None
+    subject = f"{kind or expected} {name or '?'}"
+    if kind != expected:
+        hint = f"this location holds {expected} specs"
+        if kind not in KIND_MODELS:
+            hint = f"known kinds: {', '.join(sorted(KIND_MODELS))}"
+        problems.append(
+            Problem(
+                doc.locate(("kind",)),
+                subject,
+                "kind",
+                f"expected kind {expected}, found {kind!r}",
+                hint,
+            )
+        )
+        return None
+    model_cls = KIND_MODELS[expected]
+    try:
+        model = model_cls.model_validate(data)
+    except ValidationError as e:
+        problems.extend(_pydantic_problems(e, doc, subject, model_cls))
+        return None
+    return Loaded(model, doc)
+
+
+def _pydantic_problems(
+    error: ValidationError, doc: Document, subject: str, model_cls: type[BaseModel]
+) -> list[Problem]:
+    found = []
+    for item in error.errors(include_url=False):
+        loc = tuple(item["loc"])
+        field_path = ".".join(str(p) for p in loc)
+        message = item["msg"]
+        hint = _hint(item["type"], loc, model_cls)
+        if item["type"] == "extra_forbidden":
+            message = f"unknown field {loc[-1]!r}"
+        elif item["type"] == "missing":
+            message = "required field is missing"
+        elif item["type"] == "value_error":
+            message = message.removeprefix("Value error, ")
+        found.append(Problem(doc.locate(loc), subject, field_path, message, hint))
+    return found
+
+
+def _hint(error_type: str, loc: tuple[Any, ...], model_cls: type[BaseModel]) -> str:
+    if error_type == "extra_forbidden":
+        allowed = _fields_at(model_cls, loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        if close:
+            return f"did you mean {close[0]!r}?"
+        return f"allowed fields: {', '.join(allowed)}" if allowed else "remove it"
+    if error_type == "missing":
+        return "add it"
+    if error_type == "string_pattern_mismatch" and loc and loc[-1] in ("name", "project"):
+        return "use lowercase letters, digits and '-', starting and ending with a letter or digit"
+    if error_type in ("int_parsing", "int_type", "float_parsing", "string_type", "bool_parsing"):
+        return "check the value's type (quote strings, leave numbers unquoted)"
+    return ""
+
+
+def _fields_at(model_cls: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names (as written, aliases included) of the model found at ``loc``."""
+    current: Any = model_cls
+    for part in loc:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        if isinstance(part, int):
+            continue
+        info = current.model_fields.get(part) or next(
+            (f for f in current.model_fields.values() if f.alias == part), None
+        )
+        if info is None:
+            return []
+        current = _model_in(info.annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return sorted(f.alias or n for n, f in current.model_fields.items())
+    return []
+
+
+def _model_in(annotation: Any) -> Any:
+    """The pydantic model inside ``X | None``, ``list[X]`` or ``dict[str, X]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _place(repo: Repo, loaded: Loaded[Any], parts: list[str], problems: list[Problem]) -> None:
+    """Put a model where it belongs, checking names against files and directories."""
+    model = loaded.model
+    path = "/".join(parts)
+    stem = parts[-1].rsplit(".", 1)[0]
+    if parts[0] == "platform.yaml" or parts[0] == "platform.yml":
+        repo.platform = loaded
+        return
+    if parts[0] == "environments":
+        if model.name != stem:
+            problems.append(_name_mismatch(loaded, stem, "the file name"))
+            return
+        repo.environments[model.name] = loaded
+        return
+    project_name = parts[1]
+    project = _project(repo, project_name)
+    declared = model.metadata.project
+    if declared is not None and declared != project_name:
+        problems.append(
+            Problem(
+                loaded.locate("metadata", "project"),
+                _subject(model, project_name),
+                "metadata.project",
+                f"declares project {declared!r} but lives in projects/{project_name}/",
+                f"move the file to projects/{declared}/ or fix metadata.project",
+            )
+        )
+        return
+    if model.KIND in ("Project", "Quota"):
+        if model.name != project_name:
+            problems.append(
+                Problem(
+                    loaded.locate("metadata", "name"),
+                    _subject(model, project_name),
+                    "metadata.name",
+                    f"{model.KIND} {model.name!r} is declared in "
+                    f"projects/{project_name}/ (a spec for another project)",
+                    f"set metadata.name to {project_name!r} or move the file",
+                )
+            )
+            return
+        setattr(project, model.KIND.lower(), loaded)
+        return
+    if model.name != stem:
+        problems.append(_name_mismatch(loaded, stem, "the file name", project_name))
+        return
+    getattr(project, parts[2])[model.name] = loaded
+    log.debug("loaded %s from %s", _subject(model, project_name), path)
+
+
+def _name_mismatch(
+    loaded: Loaded[Any], stem: str, what: str, project: str | None = None
+) -> Problem:
+    return Problem(
+        loaded.locate("metadata", "name"),
+        _subject(loaded.model, project),
+        "metadata.name",
+        f"name {loaded.name!r} differs from {what} {stem!r}",
+        f"rename the file to {loaded.name}.yaml or set metadata.name to {stem!r}",
+    )
+
+
+def _subject(model: SpecDocument, project: str | None = None) -> str:
+    if project is None:
+        return f"{model.KIND} {model.name}"
+    return f"{model.KIND} {project}/{model.name}"
+
+
+subject_of = _subject

@@ -1,0 +1,98 @@
+"""Rendered Kubernetes objects and the labels that mark them as ours.
+
+A manifest keeps the exact text the templates produced (what ``render`` prints and ``diff``
+compares) and parses it to a dict only when a cluster operation needs the body.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from mofang_gitops.yamlio import load_manifest
+
+MANAGER = "mofang-gitops"
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+LABEL_PROJECT = "mofang.io/project"
+LABEL_ENVIRONMENT = "mofang.io/environment"
+LABEL_SOURCE = "mofang.io/source"
+ANNOTATION_SOURCE_PATH = "mofang.io/source-path"
+SYSTEM_NAMESPACE = "mofang-system"
+"""Namespace of the controller and of the inventories."""
+
+
+@dataclass(frozen=True, order=True)
+class ObjectRef:
+    """Identity of a Kubernetes object: API group, kind, namespace ('' if cluster-scoped), name."""
+
+    group: str
+    kind: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        if self.namespace:
+            return f"{self.kind}/{self.namespace}/{self.name}"
+        return f"{self.kind}/{self.name}"
+
+    @classmethod
+    def from_object(cls, obj: dict[str, Any]) -> ObjectRef:
+        """Build the reference of a live or rendered object."""
+        api_version = str(obj.get("apiVersion", ""))
+        group = api_version.rsplit("/", 1)[0] if "/" in api_version else ""
+        meta = obj.get("metadata", {})
+        return cls(
+            group, str(obj.get("kind", "")), str(meta.get("namespace", "")), str(meta["name"])
+        )
+
+
+@dataclass(frozen=True, order=True)
+class Target:
+    """One output set: the objects of one project in one environment on one cluster."""
+
+    environment: str
+    cluster: str
+    project: str
+
+    def __str__(self) -> str:
+        return f"{self.environment}/{self.cluster}/{self.project}"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """One rendered object: its identity, its text, and where in git it comes from."""
+
+    ref: ObjectRef
+    api_version: str
+    text: str
+    source: str = ""
+    """``<Kind>.<name>`` of the spec it was rendered from."""
+    source_path: str = ""
+    """Repository path of that spec."""
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Facts other stages need without parsing (e.g. ``{"run": True}`` for one-shot runs)."""
+
+    @cached_property
+    def body(self) -> dict[str, Any]:
+        """The object as a dict (parsed on first use, then cached)."""
+        parsed = load_manifest(self.text)
+        if not isinstance(parsed, dict):
+            raise ValueError(f"{self.ref}: rendered text is not a mapping")
+        return parsed
+
+    @property
+    def is_run(self) -> bool:
+        """True for one-shot runs (Training jobs, backfill Workflows) never re-created."""
+        return bool(self.meta.get("run"))
+
+
+@dataclass(frozen=True)
+class RenderedTarget:
+    """Every manifest of one target, in a stable order."""
+
+    target: Target
+    namespace: str
+    manifests: tuple[Manifest, ...]
+    kube_context: str = ""
+    """kubeconfig context of the target's cluster."""

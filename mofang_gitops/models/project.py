@@ -1,0 +1,99 @@
+"""What an algorithm team owns at the top of ``projects/<team>/``: the project and its quota."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from mofang_gitops.models.base import (
+    Name,
+    Quantity,
+    SpecDocument,
+    StrictModel,
+    UserName,
+    register,
+)
+
+
+class Member(StrictModel):
+    """A person with access to the project's namespaces."""
+
+    user: UserName
+    """User name as the cluster's authenticator reports it."""
+    role: Literal["admin", "edit", "view"] = "edit"
+    """ClusterRole bound in the project namespaces."""
+
+
+class ProjectSpec(StrictModel):
+    """Owners, members, environments and allowed resource groups of a team."""
+
+    owners: list[UserName] = Field(min_length=1)
+    """People who own the project (admin role, required reviewers of its files)."""
+    members: list[Member] = Field(default_factory=list)
+    """Other people and their roles."""
+    environments: list[Name] = Field(min_length=1)
+    """Environments the project's workloads deploy to."""
+    resourceGroups: list[Name] = Field(min_length=1)
+    """Resource groups the project may use."""
+    description: str = Field(default="", max_length=500)
+    """For people."""
+
+
+@register
+class Project(SpecDocument):
+    """A team's project (``projects/<project>/project.yaml``)."""
+
+    KIND: ClassVar[str] = "Project"
+    kind: Literal["Project"] = "Project"
+    """Always ``Project``."""
+    spec: ProjectSpec
+    """The project definition."""
+
+    def users(self) -> dict[str, str]:
+        """Return every user with access and their role; owners are admins."""
+        roles = {m.user: m.role for m in self.spec.members}
+        roles.update({owner: "admin" for owner in self.spec.owners})
+        return roles
+
+
+class GroupQuota(StrictModel):
+    """The share of one resource group a project may request per environment namespace."""
+
+    cpu: Quantity
+    """CPU cores."""
+    memory: Quantity
+    """Memory."""
+    gpu: int = Field(default=0, ge=0)
+    """GPUs."""
+
+
+class QueueSpec(StrictModel):
+    """The project's Volcano queue."""
+
+    weight: int = Field(default=1, ge=1, le=65535)
+    """Share of the cluster when queues compete."""
+    reclaimable: bool = True
+    """Whether other queues may reclaim resources this queue borrowed."""
+
+
+class QuotaSpec(StrictModel):
+    """Per resource group CPU/memory/GPU, storage, and the Volcano queue."""
+
+    resourceGroups: dict[Name, GroupQuota] = Field(min_length=1)
+    """Quota per resource group."""
+    storage: Quantity = "0"
+    """Total storage requests (also the project volume size)."""
+    queue: QueueSpec = Field(default_factory=QueueSpec)
+    """Volcano queue settings."""
+
+
+@register
+class Quota(SpecDocument):
+    """A team's quota (``projects/<project>/quota.yaml``)."""
+
+    KIND: ClassVar[str] = "Quota"
+    kind: Literal["Quota"] = "Quota"
+    """Always ``Quota``."""
+    spec: QuotaSpec
+    """The quota definition."""

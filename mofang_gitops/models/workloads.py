@@ -1,0 +1,399 @@
+"""What teams run: notebooks, trainings (with optional hyper-parameter search) and pipelines."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from mofang_gitops.models.base import (
+    Duration,
+    EnvVarName,
+    MountTier,
+    Name,
+    Resources,
+    SpecDocument,
+    StrictModel,
+    UserName,
+    register,
+)
+
+ImageName = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\s]+$")]
+Arg = Annotated[str, Field(max_length=4096)]
+
+FRAMEWORK_ROLES: dict[str, tuple[set[str], set[str]]] = {
+    # framework: (allowed roles, required roles)
+    "horovod": ({"launcher", "worker"}, {"launcher", "worker"}),
+    "tensorflow": ({"ps", "chief", "worker", "evaluator"}, {"worker"}),
+    "pytorch": ({"master", "worker"}, {"master"}),
+    "xgboost": ({"master", "worker"}, {"master"}),
+    "ray": ({"head", "worker"}, {"head"}),
+    "volcano": (set(), set()),  # any task names
+}
+SINGLETON_ROLES = {"launcher", "chief", "master", "head", "evaluator"}
+"""Roles that always run exactly one replica."""
+
+
+class Workload(SpecDocument):
+    """Fields every workload shares."""
+
+    @property
+    def environments(self) -> list[str] | None:
+        """Environments listed by the workload itself (None: all of the project's)."""
+        envs: list[str] | None = getattr(self.spec, "environments", None)
+        return envs
+
+
+class NotebookSpec(StrictModel):
+    """A Jupyter notebook server for one person."""
+
+    owner: UserName
+    """The member who uses it; its user volume is mounted."""
+    image: ImageName
+    """A platform image name, or a full image from an allowed registry."""
+    resourceGroup: Name
+    """Where it runs."""
+    resources: Resources
+    """Requests (GPUs also set limits)."""
+    mounts: list[MountTier] = Field(default_factory=lambda: ["user", "project"])
+    """Storage tiers to mount."""
+    idleTimeout: Duration | None = None
+    """Cull after this long idle; defaults to the platform policy."""
+    environments: list[Name] | None = None
+    """Environments to deploy to; defaults to all of the project's."""
+
+
+@register
+class Notebook(Workload):
+    """A notebook (``projects/<p>/notebooks/<name>.yaml``)."""
+
+    KIND: ClassVar[str] = "Notebook"
+    kind: Literal["Notebook"] = "Notebook"
+    """Always ``Notebook``."""
+    spec: NotebookSpec
+    """The notebook definition."""
+
+
+class Role(StrictModel):
+    """One replica type of a distributed training job."""
+
+    replicas: int = Field(default=1, ge=1)
+    """Replica count."""
+    resources: Resources
+    """Requests per replica."""
+    resourceGroup: Name | None = None
+    """Where this role runs; default: CPU group for GPU-less coordinator roles, else the job's."""
+    image: ImageName | None = None
+    """Image override for this role."""
+    command: list[Arg] | None = None
+    """Command override for this role."""
+
+
+class RunPolicy(StrictModel):
+    """Retries and clean-up of a job."""
+
+    backoffLimit: int = Field(default=3, ge=0, le=100)
+    """Retries before the job is failed."""
+    ttlAfterFinished: Duration | None = None
+    """Delete the finished job after this long."""
+    activeDeadline: Duration | None = None
+    """Fail the job when it runs longer."""
+
+
+class Objective(StrictModel):
+    """What a hyper-parameter search optimises."""
+
+    metric: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$", max_length=63)
+    """Metric name the training prints (``name=value``)."""
+    type: Literal["maximize", "minimize"]
+    """Direction."""
+    goal: float | None = None
+    """Stop when reached."""
+    additionalMetrics: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$")]] = Field(
+        default_factory=list
+    )
+    """Other metrics to collect."""
+
+
+class Parameter(StrictModel):
+    """One searched hyper-parameter; passed to the command as ``--<name>=<value>``."""
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$", max_length=63)
+    """Parameter (and command-line flag) name."""
+    type: Literal["double", "int", "categorical", "discrete"]
+    """Parameter type."""
+    min: float | None = None
+    """Lower bound (double, int)."""
+    max: float | None = None
+    """Upper bound (double, int)."""
+    step: float | None = None
+    """Step (double, int)."""
+    values: list[str] = Field(default_factory=list)
+    """Choices (categorical, discrete)."""
+
+    @model_validator(mode="after")
+    def _bounds_or_values(self) -> Parameter:
+        if self.type in ("double", "int"):
+            if self.min is None or self.max is None:
+                raise ValueError(f"a {self.type} parameter needs min and max")
+            if self.min > self.max:
+                raise ValueError(f"min {self.min} is above max {self.max}")
+            if self.values:
+                raise ValueError(f"a {self.type} parameter takes min/max, not values")
+        elif not self.values:
+            raise ValueError(f"a {self.type} parameter needs values")
+        return self
+
+
+class Search(StrictModel):
+    """Hyper-parameter search (Katib Experiment) around the training job."""
+
+    objective: Objective
+    """What to optimise."""
+    algorithm: Literal[
+        "random", "grid", "bayesianoptimization", "tpe", "multivariate-tpe", "cmaes", "hyperband"
+    ] = "random"
+    """Katib suggestion algorithm."""
+    maxTrials: int = Field(default=10, ge=1, le=10_000)
+    """Most trials in total."""
+    parallelTrials: int = Field(default=1, ge=1)
+    """Trials at once."""
+    maxFailedTrials: int | None = Field(default=None, ge=0)
+    """Stop after this many failed trials."""
+    parameters: list[Parameter] = Field(min_length=1)
+    """Searched parameters."""
+
+    @model_validator(mode="after")
+    def _parallel_within_max(self) -> Search:
+        if self.parallelTrials > self.maxTrials:
+            raise ValueError(f"parallelTrials {self.parallelTrials} exceeds maxTrials")
+        return self
+
+
+class TrainingSpec(StrictModel):
+    """A distributed training job on a Kubeflow operator, Ray or Volcano."""
+
+    framework: Literal["horovod", "tensorflow", "pytorch", "xgboost", "ray", "volcano"]
+    """Operator: horovod (MPIJob), tensorflow (TFJob), pytorch, xgboost, ray (RayJob), volcano."""
+    image: ImageName
+    """A platform image name, or a full image from an allowed registry."""
+    command: list[Arg] = Field(min_length=1)
+    """Command of the main container (the launcher for horovod, the entrypoint for ray)."""
+    args: list[Arg] = Field(default_factory=list)
+    """Extra arguments."""
+    env: dict[EnvVarName, Annotated[str, Field(max_length=4096)]] = Field(default_factory=dict)
+    """Environment variables."""
+    resourceGroup: Name
+    """Default resource group of every role."""
+    roles: dict[Name, Role] = Field(min_length=1)
+    """Replica types; which names are allowed depends on the framework."""
+    mounts: list[MountTier] = Field(default_factory=lambda: ["project"])
+    """Storage tiers to mount."""
+    runPolicy: RunPolicy = Field(default_factory=RunPolicy)
+    """Retries, deadline and clean-up."""
+    search: Search | None = None
+    """Optional hyper-parameter search."""
+    environments: list[Name] | None = None
+    """Environments to deploy to; defaults to all of the project's."""
+
+    @model_validator(mode="after")
+    def _roles_fit_framework(self) -> TrainingSpec:
+        allowed, required = FRAMEWORK_ROLES[self.framework]
+        names = set(self.roles)
+        if allowed and names - allowed:
+            raise ValueError(
+                f"{self.framework} takes roles {sorted(allowed)}, not {sorted(names - allowed)}"
+            )
+        if required - names:
+            raise ValueError(f"{self.framework} needs roles {sorted(required - names)}")
+        for role in names & SINGLETON_ROLES:
+            if self.roles[role].replicas != 1:
+                raise ValueError(f"role {role} runs exactly 1 replica")
+        return self
+
+
+@register
+class Training(Workload):
+    """A training job (``projects/<p>/trainings/<name>.yaml``)."""
+
+    KIND: ClassVar[str] = "Training"
+    kind: Literal["Training"] = "Training"
+    """Always ``Training``."""
+    spec: TrainingSpec
+    """The training definition."""
+
+
+_CRON_FIELD = re.compile(
+    r"^(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?(,(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?)*$"
+)
+_CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
+
+
+class Backfill(StrictModel):
+    """Past dates to run once each, one Workflow per date."""
+
+    from_: date = Field(alias="from")
+    """First date (inclusive), ``YYYY-MM-DD``."""
+    to: date
+    """Last date (inclusive)."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Backfill:
+        if self.to < self.from_:
+            raise ValueError(f"to {self.to} is before from {self.from_}")
+        if (self.to - self.from_).days > 366:
+            raise ValueError("a backfill covers at most 366 days; split it")
+        return self
+
+
+class Schedule(StrictModel):
+    """When a pipeline runs."""
+
+    cron: str = Field(max_length=100)
+    """Five-field cron expression (or @daily, @hourly …)."""
+    timezone: str = Field(default="UTC", max_length=64, pattern=r"^[A-Za-z0-9_+/-]+$")
+    """IANA time zone of the cron expression."""
+    concurrency: int = Field(default=1, ge=1, le=100)
+    """Most runs at once, cron and backfill together."""
+    startingDeadline: Duration | None = None
+    """A run that cannot start within this is skipped."""
+    backfill: Backfill | None = None
+    """Past dates to run once each."""
+    suspend: bool = False
+    """Stop scheduling new runs."""
+
+    @field_validator("cron")
+    @classmethod
+    def _cron_shape(cls, value: str) -> str:
+        text = value.strip()
+        if text in _CRON_MACROS:
+            return text
+        fields = text.split()
+        if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+            raise ValueError(f"{value!r} is not a five-field cron expression like '0 2 * * *'")
+        return text
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(f"{value!r} is not an IANA time zone such as Asia/Shanghai") from e
+        return value
+
+
+class Retry(StrictModel):
+    """How failed steps are retried."""
+
+    limit: int = Field(default=0, ge=0, le=20)
+    """Retries per step."""
+    backoff: Duration | None = None
+    """Wait before the first retry; doubles each time."""
+
+
+class Task(StrictModel):
+    """A step of a pipeline: a container, or a Training of the same project."""
+
+    name: Name
+    """Step name."""
+    image: ImageName | None = None
+    """Container image (container steps)."""
+    command: list[Arg] | None = None
+    """Container command (container steps)."""
+    args: list[Arg] = Field(default_factory=list)
+    """Container arguments."""
+    env: dict[EnvVarName, Annotated[str, Field(max_length=4096)]] = Field(default_factory=dict)
+    """Environment variables."""
+    resources: Resources | None = None
+    """Container requests."""
+    resourceGroup: Name | None = None
+    """Where the container runs; defaults to the pipeline's."""
+    training: Name | None = None
+    """Run this Training of the project as the step."""
+    dependencies: list[Name] = Field(default_factory=list)
+    """Steps that must succeed first."""
+
+    @model_validator(mode="after")
+    def _container_or_training(self) -> Task:
+        if self.training is not None:
+            extra = [
+                f for f in ("image", "command", "resources", "resourceGroup") if getattr(self, f)
+            ]
+            if extra or self.args or self.env:
+                raise ValueError(
+                    f"a training step takes no container fields ({', '.join(extra) or 'args/env'})"
+                )
+        elif self.image is None or self.command is None:
+            raise ValueError("a step needs either training, or image and command")
+        return self
+
+
+class PipelineSpec(StrictModel):
+    """A DAG of steps run on a schedule by Argo Workflows."""
+
+    schedule: Schedule | None = None
+    """When to run; without it the pipeline is only a WorkflowTemplate."""
+    retry: Retry = Field(default_factory=Retry)
+    """Retries of failed steps."""
+    dependsOn: list[Name] = Field(default_factory=list)
+    """Other pipelines of this project whose run for the same time must succeed first."""
+    resourceGroup: Name | None = None
+    """Default resource group of container steps; default: a CPU group of the project."""
+    mounts: list[MountTier] = Field(default_factory=lambda: ["project"])
+    """Storage tiers mounted into container steps."""
+    tasks: list[Task] = Field(min_length=1)
+    """Steps."""
+    environments: list[Name] | None = None
+    """Environments to deploy to; defaults to all of the project's."""
+
+    @model_validator(mode="after")
+    def _dag(self) -> PipelineSpec:
+        names = [t.name for t in self.tasks]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"task names must be unique: {', '.join(dupes)}")
+        known = set(names)
+        for task in self.tasks:
+            missing = [d for d in task.dependencies if d not in known]
+            if missing:
+                raise ValueError(f"task {task.name} depends on unknown tasks {missing}")
+        _check_acyclic({t.name: t.dependencies for t in self.tasks}, "task")
+        return self
+
+
+def _check_acyclic(graph: dict[str, list[str]], what: str) -> None:
+    """Raise ValueError naming a cycle when ``graph`` (node -> predecessors) has one."""
+    state: dict[str, int] = {}
+
+    def visit(node: str, trail: list[str]) -> None:
+        if state.get(node) == 2:
+            return
+        if state.get(node) == 1:
+            cycle = trail[trail.index(node) :] + [node]
+            raise ValueError(f"{what} dependencies form a cycle: {' -> '.join(cycle)}")
+        state[node] = 1
+        for dep in graph.get(node, []):
+            visit(dep, [*trail, node])
+        state[node] = 2
+
+    for node in sorted(graph):
+        visit(node, [])
+
+
+@register
+class Pipeline(Workload):
+    """A scheduled pipeline (``projects/<p>/pipelines/<name>.yaml``)."""
+
+    KIND: ClassVar[str] = "Pipeline"
+    kind: Literal["Pipeline"] = "Pipeline"
+    """Always ``Pipeline``."""
+    spec: PipelineSpec
+    """The pipeline definition."""
+
+
+check_acyclic = _check_acyclic

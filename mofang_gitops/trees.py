@@ -1,0 +1,80 @@
+"""Read-only file trees the loader walks: a directory on disk (git revisions live in gitsource).
+
+Symlinks are refused rather than followed, so a repository cannot point the tool at files
+outside itself, and a working tree renders exactly like the same commit read from git.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+class FileTree(Protocol):
+    """What the loader needs from a repository snapshot; paths are POSIX, relative to the root."""
+
+    @property
+    def label(self) -> str:
+        """Where the tree comes from, for messages (a directory or ``<ref>:``)."""
+        ...
+
+    def files(self) -> list[tuple[str, bool]]:
+        """Every file below the root as ``(path, is_symlink)``, sorted."""
+        ...
+
+    def read(self, path: str) -> bytes:
+        """Return a file's bytes."""
+        ...
+
+
+_SKIP_DIRS = {".git", ".venv", "node_modules", "__pycache__", ".mypy_cache", ".ruff_cache"}
+_WALKED_TOPS = ("platform.yaml", "platform.yml", "environments", "projects")
+
+
+@dataclass(frozen=True)
+class DirectoryTree:
+    """A checkout on disk. Only the platform layout is walked (not the tool's own sources)."""
+
+    root: Path
+
+    @property
+    def label(self) -> str:
+        """The directory."""
+        return str(self.root)
+
+    def files(self) -> list[tuple[str, bool]]:
+        """Walk ``platform.yaml``, ``environments/`` and ``projects/`` without following links."""
+        found: list[tuple[str, bool]] = []
+        for top in _WALKED_TOPS:
+            start = self.root / top
+            if start.is_symlink():
+                found.append((top, True))
+            elif start.is_file():
+                found.append((top, False))
+            elif start.is_dir():
+                found.extend(self._walk(start))
+        return sorted(found)
+
+    def _walk(self, start: Path) -> list[tuple[str, bool]]:
+        found = []
+        for dirpath, dirnames, filenames in os.walk(start, followlinks=False):
+            here = Path(dirpath)
+            for d in list(dirnames):
+                if d in _SKIP_DIRS:
+                    dirnames.remove(d)
+                elif (here / d).is_symlink():
+                    dirnames.remove(d)
+                    found.append(((here / d).relative_to(self.root).as_posix(), True))
+            for f in filenames:
+                p = here / f
+                found.append((p.relative_to(self.root).as_posix(), p.is_symlink()))
+        return found
+
+    def read(self, path: str) -> bytes:
+        """Read a file, refusing anything that resolves outside the root."""
+        full = (self.root / path).resolve()
+        if not full.is_relative_to(self.root.resolve()):
+            raise PermissionError(f"{path} leaves the repository")
+        return full.read_bytes()
