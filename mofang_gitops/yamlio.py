@@ -145,6 +145,7 @@ class _Builder:
             return self.build_mapping(node, at)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*at, i)) for i, item in enumerate(node.value)]
+        assert isinstance(node, yaml.ScalarNode)
         return _resolve_scalar(node)
 
     def build_mapping(self, node: yaml.MappingNode, at: FieldPath) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from mofang_gitops import API_VERSION
 from mofang_gitops.quantities import (
     DURATION_PATTERN,
     QUANTITY_PATTERN,
@@ -121,7 +120,7 @@ class SpecDocument(StrictModel):
     """A Kubernetes-style document: ``apiVersion``, ``kind``, ``metadata``, ``spec``."""
 
     KIND: ClassVar[str] = ""
-    apiVersion: Literal["mofang.io/v1alpha1"] = API_VERSION
+    apiVersion: Literal["mofang.io/v1alpha1"] = "mofang.io/v1alpha1"
     """Always ``mofang.io/v1alpha1``."""
     metadata: Metadata
     """Name (and optionally project and labels) of this document."""

@@ -52,7 +52,7 @@ class Project(SpecDocument):
 
     def users(self) -> dict[str, str]:
         """Return every user with access and their role; owners are admins."""
-        roles = {m.user: m.role for m in self.spec.members}
+        roles: dict[str, str] = {m.user: m.role for m in self.spec.members}
         roles.update({owner: "admin" for owner in self.spec.owners})
         return roles
 

@@ -36,13 +36,21 @@ SINGLETON_ROLES = {"launcher", "chief", "master", "head", "evaluator"}
 """Roles that always run exactly one replica."""
 
 
+def _user_and_project() -> list[MountTier]:
+    return ["user", "project"]
+
+
+def _project_only() -> list[MountTier]:
+    return ["project"]
+
+
 class Workload(SpecDocument):
     """Fields every workload shares."""
 
     @property
     def environments(self) -> list[str] | None:
         """Environments listed by the workload itself (None: all of the project's)."""
-        envs: list[str] | None = getattr(self.spec, "environments", None)
+        envs: list[str] | None = getattr(getattr(self, "spec", None), "environments", None)
         return envs
 
 
@@ -57,7 +65,7 @@ class NotebookSpec(StrictModel):
     """Where it runs."""
     resources: Resources
     """Requests (GPUs also set limits)."""
-    mounts: list[MountTier] = Field(default_factory=lambda: ["user", "project"])
+    mounts: list[MountTier] = Field(default_factory=_user_and_project)
     """Storage tiers to mount."""
     idleTimeout: Duration | None = None
     """Cull after this long idle; defaults to the platform policy."""
@@ -189,7 +197,7 @@ class TrainingSpec(StrictModel):
     """Default resource group of every role."""
     roles: dict[Name, Role] = Field(min_length=1)
     """Replica types; which names are allowed depends on the framework."""
-    mounts: list[MountTier] = Field(default_factory=lambda: ["project"])
+    mounts: list[MountTier] = Field(default_factory=_project_only)
     """Storage tiers to mount."""
     runPolicy: RunPolicy = Field(default_factory=RunPolicy)
     """Retries, deadline and clean-up."""
@@ -344,7 +352,7 @@ class PipelineSpec(StrictModel):
     """Other pipelines of this project whose run for the same time must succeed first."""
     resourceGroup: Name | None = None
     """Default resource group of container steps; default: a CPU group of the project."""
-    mounts: list[MountTier] = Field(default_factory=lambda: ["project"])
+    mounts: list[MountTier] = Field(default_factory=_project_only)
     """Storage tiers mounted into container steps."""
     tasks: list[Task] = Field(min_length=1)
     """Steps."""

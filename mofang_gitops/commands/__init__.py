@@ -1,0 +1,1 @@
+"""One module per CLI command (NAME, HELP, EXAMPLE, add_arguments, run)."""

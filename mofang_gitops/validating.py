@@ -1,0 +1,343 @@
+"""Cross-document validation: the rules no single model can check on its own.
+
+Runs after loading. Every finding is a ``Problem`` with the file position, the field path and a
+hint; all are collected. Errors in one project mark only that project invalid, so the others can
+still be rendered and applied. Platform-level errors (platform.yaml, environments) invalidate all.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from mofang_gitops.errors import Location, Problem
+from mofang_gitops.loading import Loaded, ProjectSpecs, Repo
+from mofang_gitops.models import Platform, Project
+from mofang_gitops.quantities import format_bytes, format_cpu, parse_quantity
+from mofang_gitops.workload_rules import check_project_workloads
+
+
+@dataclass
+class Validation:
+    """The outcome of validating a repository (with clamped requests already applied)."""
+
+    repo: Repo
+    problems: list[Problem] = field(default_factory=list)
+    invalid_projects: set[str] = field(default_factory=set)
+
+    @property
+    def platform_ok(self) -> bool:
+        """Whether platform.yaml and every environment are valid."""
+        return self.repo.platform is not None and not any(
+            p.severity == "error" and not p.location.path.startswith("projects/")
+            for p in self.problems
+        )
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Errors only, sorted."""
+        return sorted(p for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Warnings only (clamped requests), sorted."""
+        return sorted(p for p in self.problems if p.severity != "error")
+
+    def valid_projects(self) -> list[str]:
+        """Projects that can be rendered: platform valid and the project itself valid."""
+        if not self.platform_ok:
+            return []
+        return sorted(
+            name
+            for name, specs in self.repo.projects.items()
+            if name not in self.invalid_projects and specs.project is not None
+        )
+
+
+def validate_repo(repo: Repo) -> Validation:
+    """Check every cross-document rule of DESIGN.md section 2; never raises on bad input."""
+    validation = Validation(repo, list(repo.problems))
+    for specs in repo.projects.values():
+        validation.problems.extend(specs.problems)
+        if any(p.severity == "error" for p in specs.problems):
+            validation.invalid_projects.add(specs.name)
+    if repo.platform is None:
+        return validation
+    platform = repo.platform
+    validation.problems.extend(_check_platform(platform))
+    validation.problems.extend(_check_environments(repo, platform.model))
+    for name in sorted(repo.projects):
+        specs = repo.projects[name]
+        found = _check_project(repo, specs, platform.model)
+        if specs.project is not None and specs.quota is not None and not _has_errors(found):
+            found.extend(check_project_workloads(repo, specs, platform.model))
+        validation.problems.extend(found)
+        if _has_errors(found):
+            validation.invalid_projects.add(name)
+    for name, problem in _check_capacity(repo, platform.model, validation.invalid_projects):
+        validation.problems.append(problem)
+        validation.invalid_projects.add(name)
+    return validation
+
+
+def _has_errors(problems: list[Problem]) -> bool:
+    return any(p.severity == "error" for p in problems)
+
+
+def _check_platform(loaded: Loaded[Platform]) -> list[Problem]:
+    platform = loaded.model
+    spec = platform.spec
+    subject = f"Platform {platform.name}"
+    found: list[Problem] = []
+    found += _duplicates([c.name for c in spec.clusters], loaded, "clusters", subject, "cluster")
+    found += _duplicates(
+        [g.name for g in spec.resourceGroups], loaded, "resourceGroups", subject, "resource group"
+    )
+    clusters = {c.name for c in spec.clusters}
+    for i, group in enumerate(spec.resourceGroups):
+        if group.cluster not in clusters:
+            found.append(
+                Problem(
+                    loaded.locate("spec", "resourceGroups", i, "cluster"),
+                    subject,
+                    f"spec.resourceGroups.{i}.cluster",
+                    f"unknown cluster {group.cluster!r}",
+                    f"declare it under spec.clusters (known: {sorted(clusters)})",
+                )
+            )
+    for key, image in spec.images.items():
+        if not any(image.image.startswith(r) for r in spec.registries):
+            found.append(
+                Problem(
+                    loaded.locate("spec", "images", key, "image"),
+                    subject,
+                    f"spec.images.{key}.image",
+                    f"image {image.image!r} is not from an allowed registry",
+                    f"allowed: {', '.join(spec.registries)}",
+                )
+            )
+    return found
+
+
+def _duplicates(
+    names: list[str], loaded: Loaded[Platform], field_name: str, subject: str, what: str
+) -> list[Problem]:
+    seen: set[str] = set()
+    found = []
+    for i, name in enumerate(names):
+        if name in seen:
+            found.append(
+                Problem(
+                    loaded.locate("spec", field_name, i, "name"),
+                    subject,
+                    f"spec.{field_name}.{i}.name",
+                    f"duplicate {what} {name!r}",
+                    "names must be unique",
+                )
+            )
+        seen.add(name)
+    return found
+
+
+def _check_environments(repo: Repo, platform: Platform) -> list[Problem]:
+    found: list[Problem] = []
+    clusters = {c.name for c in platform.spec.clusters}
+    namespaces: dict[tuple[str, str], str] = {}
+    for name in sorted(repo.environments):
+        env = repo.environments[name]
+        subject = f"Environment {name}"
+        for i, cluster in enumerate(env.model.spec.clusters):
+            if cluster not in clusters:
+                found.append(
+                    Problem(
+                        env.locate("spec", "clusters", i),
+                        subject,
+                        f"spec.clusters.{i}",
+                        f"unknown cluster {cluster!r}",
+                        f"clusters of platform.yaml: {sorted(clusters)}",
+                    )
+                )
+            key = (cluster, env.model.namespace_for("x"))
+            if key in namespaces:
+                found.append(
+                    Problem(
+                        env.locate("spec", "namespace"),
+                        subject,
+                        "spec.namespace",
+                        f"namespaces collide with environment {namespaces[key]!r} "
+                        f"on cluster {cluster!r}",
+                        "use a pattern such as '{project}-" + name + "'",
+                    )
+                )
+            namespaces[key] = name
+    return found
+
+
+def _check_project(repo: Repo, specs: ProjectSpecs, platform: Platform) -> list[Problem]:
+    """Project and quota rules: presence, environments, resource groups, members."""
+    where = f"projects/{specs.name}/"
+    if specs.project is None:
+        if any(p.location.path == where + "project.yaml" for p in specs.problems):
+            return []
+        return [
+            Problem(
+                _loc(where + "project.yaml"),
+                f"Project {specs.name}",
+                "",
+                "project.yaml is missing",
+                "add the Project spec of this directory",
+            )
+        ]
+    loaded = specs.project
+    project = loaded.model
+    subject = f"Project {specs.name}"
+    found: list[Problem] = []
+    for i, env in enumerate(project.spec.environments):
+        if env not in repo.environments:
+            found.append(
+                Problem(
+                    loaded.locate("spec", "environments", i),
+                    subject,
+                    f"spec.environments.{i}",
+                    f"unknown environment {env!r}",
+                    f"known: {sorted(repo.environments)}",
+                )
+            )
+    for i, group in enumerate(project.spec.resourceGroups):
+        if platform.resource_group(group) is None:
+            found.append(
+                Problem(
+                    loaded.locate("spec", "resourceGroups", i),
+                    subject,
+                    f"spec.resourceGroups.{i}",
+                    f"unknown resource group {group!r}",
+                    f"known: {sorted(g.name for g in platform.spec.resourceGroups)}",
+                )
+            )
+    users = [m.user for m in project.spec.members]
+    for i, user in enumerate(users):
+        if users.index(user) != i or user in project.spec.owners:
+            found.append(
+                Problem(
+                    loaded.locate("spec", "members", i, "user"),
+                    subject,
+                    f"spec.members.{i}.user",
+                    f"{user!r} is listed twice",
+                    "owners are admins already; list each person once",
+                )
+            )
+    if specs.quota is None:
+        if not any(p.location.path == where + "quota.yaml" for p in specs.problems):
+            found.append(
+                Problem(
+                    _loc(where + "quota.yaml"),
+                    f"Quota {specs.name}",
+                    "",
+                    "quota.yaml is missing",
+                    "every project needs a Quota",
+                )
+            )
+    else:
+        found += _check_quota(specs, project, platform)
+    return found
+
+
+def _check_quota(specs: ProjectSpecs, project: Project, platform: Platform) -> list[Problem]:
+    assert specs.quota is not None
+    loaded = specs.quota
+    subject = f"Quota {specs.name}"
+    found = []
+    for name, amount in loaded.model.spec.resourceGroups.items():
+        at = ("spec", "resourceGroups", name)
+        group = platform.resource_group(name)
+        if name not in project.spec.resourceGroups:
+            found.append(
+                Problem(
+                    loaded.locate(*at),
+                    subject,
+                    f"spec.resourceGroups.{name}",
+                    f"resource group {name!r} is not allowed for the project",
+                    "add it to spec.resourceGroups of project.yaml",
+                )
+            )
+        elif group is not None and amount.gpu and not group.capacity.gpu:
+            found.append(
+                Problem(
+                    loaded.locate(*at, "gpu"),
+                    subject,
+                    f"spec.resourceGroups.{name}.gpu",
+                    f"resource group {name!r} has no GPUs",
+                    "remove the gpu quota",
+                )
+            )
+    return found
+
+
+def _loc(path: str) -> Location:
+    return Location(path)
+
+
+def _check_capacity(repo: Repo, platform: Platform, invalid: set[str]) -> list[tuple[str, Problem]]:
+    """Quota summed over every (project, environment) on a group must fit its capacity.
+
+    Projects are added in name order; a project whose quota would push a group over capacity
+    is the one reported, so projects that fit stay valid (one team never blocks the others).
+    """
+    used: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0), Decimal(0)])
+    found = []
+    for name in sorted(repo.projects):
+        specs = repo.projects[name]
+        if name in invalid or specs.project is None or specs.quota is None:
+            continue
+        problem = _add_project_quota(repo, platform, specs, used)
+        if problem is not None:
+            found.append((name, problem))
+    return found
+
+
+def _add_project_quota(
+    repo: Repo, platform: Platform, specs: ProjectSpecs, used: dict[str, list[Decimal]]
+) -> Problem | None:
+    assert specs.project is not None and specs.quota is not None
+    quota = specs.quota
+    wanted: dict[str, list[Decimal]] = {}
+    for group_name, amount in quota.model.spec.resourceGroups.items():
+        group = platform.resource_group(group_name)
+        if group is None:
+            continue
+        copies = sum(
+            1
+            for env in specs.project.model.spec.environments
+            if env in repo.environments
+            and group.cluster in repo.environments[env].model.spec.clusters
+        )
+        per_env = [parse_quantity(amount.cpu), parse_quantity(amount.memory), Decimal(amount.gpu)]
+        wanted[group_name] = [v * copies for v in per_env]
+        capacity = [
+            parse_quantity(group.capacity.cpu),
+            parse_quantity(group.capacity.memory),
+            Decimal(group.capacity.gpu),
+        ]
+        for index, what in enumerate(("cpu", "memory", "gpu")):
+            total = used[group_name][index] + wanted[group_name][index]
+            if total > capacity[index]:
+                return Problem(
+                    quota.locate("spec", "resourceGroups", group_name, what),
+                    f"Quota {specs.name}",
+                    f"spec.resourceGroups.{group_name}.{what}",
+                    f"{what} quota over {copies} environment(s) brings resource group "
+                    f"{group_name!r} to {_fmt(what, total)} of its capacity "
+                    f"{_fmt(what, capacity[index])} (other projects hold "
+                    f"{_fmt(what, used[group_name][index])})",
+                    "lower the quota or ask the platform team for capacity",
+                )
+    for group_name, values in wanted.items():
+        used[group_name] = [a + b for a, b in zip(used[group_name], values, strict=True)]
+    return None
+
+
+def _fmt(what: str, value: Decimal) -> str:
+    if what == "memory":
+        return format_bytes(value)
+    return format_cpu(value)
