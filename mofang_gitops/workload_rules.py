@@ -290,6 +290,13 @@ def _check_notebook(ctx: _Context, loaded: Loaded[Notebook]) -> Loaded[Notebook]
 
 def _check_training(ctx: _Context, loaded: Loaded[Training]) -> Loaded[Training]:
     spec = loaded.model.spec
+    if spec.owner is not None and spec.owner not in ctx.project.users():
+        ctx.error(
+            loaded,
+            ("spec", "owner"),
+            f"owner {spec.owner!r} is not a member of project {ctx.specs.name}",
+            "add them to members in project.yaml or pick a member",
+        )
     _check_environments(ctx, loaded, spec.resourceGroup, ("spec", "resourceGroup"))
     _check_image(ctx, loaded, spec.image, ("spec", "image"))
     policies = ctx.policy(loaded)

@@ -199,6 +199,8 @@ class TrainingSpec(StrictModel):
     """Replica types; which names are allowed depends on the framework."""
     mounts: list[MountTier] = Field(default_factory=_project_only)
     """Storage tiers to mount."""
+    owner: UserName | None = None
+    """Member whose user volume the ``user`` mount means; defaults to the first project owner."""
     runPolicy: RunPolicy = Field(default_factory=RunPolicy)
     """Retries, deadline and clean-up."""
     search: Search | None = None

@@ -1,0 +1,9 @@
+"""Render pipelines: not written yet."""
+
+from __future__ import annotations
+
+from mofang_gitops.rendering.context import TargetContext
+
+
+def render(ctx: TargetContext) -> None:
+    """Render the pipelines of one target."""

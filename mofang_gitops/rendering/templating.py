@@ -1,0 +1,118 @@
+"""The jinja2 environment and the emitter that turns one template into one ``Manifest``.
+
+Safety rule: templates never write a user's value raw. Every value goes through ``q`` (JSON
+encoding, which is also a valid YAML flow scalar/collection), so a string holding newlines,
+colons or ``{{ }}`` stays one scalar and can never add a key. ``StrictUndefined`` turns a typo in
+a template into an error instead of an empty value.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import jinja2
+
+from mofang_gitops.manifests import (
+    ANNOTATION_SOURCE_PATH,
+    LABEL_ENVIRONMENT,
+    LABEL_MANAGED_BY,
+    LABEL_PROJECT,
+    LABEL_SOURCE,
+    MANAGER,
+    Manifest,
+    ObjectRef,
+)
+
+
+def quote(value: Any) -> str:
+    """Encode a value as JSON: a safe YAML scalar, or a flow mapping/sequence."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=isinstance(value, dict))
+
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("mofang_gitops", "templates"),
+    undefined=jinja2.StrictUndefined,
+    autoescape=False,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+_ENV.filters["q"] = quote
+
+
+def template(name: str) -> jinja2.Template:
+    """Return a compiled template (jinja caches compiled templates)."""
+    return _ENV.get_template(name)
+
+
+@dataclass
+class ObjectHeader:
+    """What the ``header`` macro writes: identity, labels and annotations of one object."""
+
+    api_version: str
+    kind: str
+    name: str
+    namespace: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+
+
+@dataclass
+class Emitter:
+    """Collects the manifests of one target; every object gets our ownership labels."""
+
+    project: str
+    environment: str
+    extra_labels: dict[str, str] = field(default_factory=dict)
+    manifests: list[Manifest] = field(default_factory=list)
+
+    def labels(self, source: str) -> dict[str, str]:
+        """Ownership labels of DESIGN.md section 4 (no per-commit values)."""
+        labels = dict(self.extra_labels)
+        labels.update(
+            {
+                LABEL_MANAGED_BY: MANAGER,
+                LABEL_PROJECT: self.project,
+                LABEL_ENVIRONMENT: self.environment,
+                LABEL_SOURCE: source,
+            }
+        )
+        return labels
+
+    def emit(
+        self,
+        template_name: str,
+        *,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str,
+        source: str,
+        source_path: str,
+        labels: dict[str, str] | None = None,
+        meta: dict[str, Any] | None = None,
+        **values: Any,
+    ) -> Manifest:
+        """Render ``template_name`` for one object and record it."""
+        header = ObjectHeader(
+            api_version,
+            kind,
+            name,
+            namespace,
+            {**(labels or {}), **self.labels(source)},
+            {ANNOTATION_SOURCE_PATH: source_path},
+        )
+        text = template(template_name).render(obj=header, **values)
+        group = api_version.rsplit("/", 1)[0] if "/" in api_version else ""
+        manifest = Manifest(
+            ObjectRef(group, kind, namespace, name),
+            api_version,
+            text,
+            source,
+            source_path,
+            meta or {},
+        )
+        self.manifests.append(manifest)
+        return manifest
