@@ -114,6 +114,12 @@ class CephFS(StrictModel):
     """Namespace of that Secret."""
     rootPath: str = Field(pattern=ABS_PATH)
     """CephFS directory under which ``user/``, ``project/`` and ``global`` live."""
+    driver: str = Field(default="cephfs.csi.ceph.com", pattern=r"^[a-z0-9.-]+$", max_length=63)
+    """CSI driver serving CephFS (the in-tree cephfs plugin stopped working in Kubernetes 1.31)."""
+    clusterID: str = Field(default="ceph", pattern=r"^[A-Za-z0-9._-]+$", max_length=63)
+    """ceph-csi cluster ID (the entry of its config map that lists these monitors)."""
+    fsName: str = Field(default="cephfs", pattern=r"^[A-Za-z0-9._-]+$", max_length=63)
+    """CephFS file system name."""
 
 
 class Mounts(StrictModel):

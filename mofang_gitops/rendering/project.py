@@ -106,7 +106,9 @@ def _hard_limits(ctx: TargetContext) -> dict[str, str]:
     for resource, count in sorted(gpus.items()):
         hard[f"requests.{resource}"] = str(count)
     storage = _storage_sizes(ctx)
-    hard["requests.storage"] = format_bytes(sum(parse_quantity(s) for s in storage.values()))
+    hard["requests.storage"] = format_bytes(
+        sum((parse_quantity(s) for s in storage.values()), Decimal(0))
+    )
     return hard
 
 

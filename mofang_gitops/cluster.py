@@ -1,0 +1,433 @@
+"""The cluster adapter: the only module that imports ``kubernetes``.
+
+Everything above this layer sees plain dicts and the ``errors.py`` hierarchy, never client models
+or ``ApiException``. Requests go through the client's authenticated connection pool but bodies
+are (de)serialised here with the C ``json`` module: the generated models would cost seconds per
+thousand objects and add nothing to server-side apply, which takes a plain JSON body.
+
+Every request is counted by verb in :class:`RequestStats`, so callers (and tests, and the
+benchmark) can prove that a no-op plan did no writes and no dry runs. Transient failures
+(no answer, 429, 5xx, and 409 outside apply) are retried with bounded exponential backoff.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import urllib3
+from kubernetes.client import ApiClient, Configuration
+from kubernetes.config import load_kube_config
+
+from mofang_gitops.errors import ClusterError, ConflictError, InvalidObjectError, NotFoundError
+from mofang_gitops.manifests import MANAGER
+
+log = logging.getLogger(__name__)
+
+APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
+READ_VERBS = frozenset({"get", "list", "discover"})
+T = TypeVar("T")
+ObjectList = list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded exponential backoff: ``base_delay * 2**attempt``, capped at ``max_delay``."""
+
+    attempts: int = 5
+    base_delay: float = 0.2
+    max_delay: float = 5.0
+
+    def delay(self, attempt: int, retry_after: str | None = None) -> float:
+        """Seconds to wait before retry number ``attempt + 1`` (a ``Retry-After`` wins if sane)."""
+        if retry_after and retry_after.isdigit():
+            return min(float(int(retry_after)), self.max_delay)
+        return min(self.base_delay * float(2**attempt), self.max_delay)
+
+
+def should_retry(error: ClusterError, *, conflicts: bool) -> bool:
+    """Whether ``error`` is worth another attempt; apply conflicts (409) never are."""
+    if isinstance(error, ConflictError) or error.status == 409:
+        return conflicts
+    return error.retriable
+
+
+def call_with_retry(
+    call: Callable[[], T], policy: RetryPolicy, *, conflicts: bool = True, what: str = ""
+) -> T:
+    """Run ``call()`` until it succeeds, fails for good, or ``policy.attempts`` are used up."""
+    for attempt in range(policy.attempts):
+        try:
+            return call()
+        except ClusterError as err:
+            if attempt + 1 >= policy.attempts or not should_retry(err, conflicts=conflicts):
+                raise
+            wait = policy.delay(attempt, getattr(err, "retry_after", None))
+            log.warning("%s: retrying in %.2fs after %s", what or err.subject, wait, err)
+            time.sleep(wait)
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+class RequestStats:
+    """Thread-safe count of API requests by verb; dry runs are counted apart from writes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+
+    def record(self, verb: str, *, dry_run: bool = False) -> None:
+        """Count one request."""
+        with self._lock:
+            self._counts[f"dry-run {verb}" if dry_run else verb] += 1
+
+    def by_verb(self) -> dict[str, int]:
+        """Return a snapshot of the counters, e.g. ``{"list": 12, "apply": 3}``."""
+        with self._lock:
+            return dict(self._counts)
+
+    def reset(self) -> None:
+        """Start counting from zero."""
+        with self._lock:
+            self._counts.clear()
+
+    @property
+    def reads(self) -> int:
+        """GETs, LISTs and discovery requests."""
+        return sum(n for verb, n in self.by_verb().items() if verb in READ_VERBS)
+
+    @property
+    def writes(self) -> int:
+        """Requests that may change the cluster (apply, delete), dry runs excluded."""
+        counts = self.by_verb()
+        return sum(n for v, n in counts.items() if v not in READ_VERBS and "dry-run" not in v)
+
+    @property
+    def dry_runs(self) -> int:
+        """Server-side dry-run requests."""
+        return sum(n for verb, n in self.by_verb().items() if verb.startswith("dry-run"))
+
+    def __repr__(self) -> str:
+        return f"RequestStats({self.by_verb()})"
+
+
+@dataclass(frozen=True)
+class ResourceInfo:
+    """What discovery says about one kind: its REST plural and whether it is namespaced."""
+
+    api_version: str
+    kind: str
+    plural: str
+    namespaced: bool
+
+    def path(self, namespace: str = "", name: str = "") -> str:
+        """REST path of the collection (``name`` empty) or of one object."""
+        base = "/api/v1" if self.api_version == "v1" else f"/apis/{self.api_version}"
+        if self.namespaced and namespace:
+            base = f"{base}/namespaces/{namespace}"
+        path = f"{base}/{self.plural}"
+        return f"{path}/{name}" if name else path
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """The object the server returned for an apply and whether the apply created it."""
+
+    object: dict[str, Any]
+    created: bool
+
+
+def object_id(cluster: str, kind: str, namespace: str, name: str) -> str:
+    """``cluster:Kind/namespace/name`` (``cluster:Kind/name`` when cluster-scoped)."""
+    return f"{cluster}:{kind}/{namespace}/{name}" if namespace else f"{cluster}:{kind}/{name}"
+
+
+def _decode(raw: bytes) -> dict[str, Any]:
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return {"message": raw.decode("utf-8", "replace").strip()}
+    return data if isinstance(data, dict) else {"message": str(data)}
+
+
+def _http_error(subject: str, status: int, body: Mapping[str, Any]) -> ClusterError:
+    message = str(body.get("message") or body.get("reason") or f"HTTP {status}")
+    if status == 404:
+        return NotFoundError(subject, message, status)
+    if status == 409:
+        return ConflictError(subject, message, status)
+    if status in (400, 422):
+        return InvalidObjectError(subject, message, status)
+    return ClusterError(subject, message, status)
+
+
+class Cluster:
+    """One Kubernetes cluster reached through a kubeconfig context.
+
+    Discovery is cached for the life of the object (one run); call :meth:`invalidate_discovery`
+    after installing CRDs. Methods raise :class:`~mofang_gitops.errors.ClusterError` subclasses
+    whose subject is the object id ``cluster:Kind/namespace/name``.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        kubeconfig: str | Path | None = None,
+        context: str | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: float = 60.0,
+        pool_size: int = 16,
+    ) -> None:
+        self.name = name
+        self.kubeconfig = str(kubeconfig) if kubeconfig else None
+        self.context = context
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+        self.pool_size = pool_size
+        self.stats = RequestStats()
+        self._lock = threading.Lock()
+        self._client: Any = None
+        self._groups: dict[str, dict[str, ResourceInfo]] = {}
+
+    def __repr__(self) -> str:
+        return f"Cluster({self.name!r}, context={self.context!r})"
+
+    # --- transport -------------------------------------------------------------------------------
+
+    def _api(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                config = Configuration()
+                try:
+                    load_kube_config(  # type: ignore[no-untyped-call]
+                        self.kubeconfig, self.context, client_configuration=config,
+                        persist_config=False,
+                    )  # fmt: skip
+                except Exception as e:  # the loader raises several unrelated types
+                    raise ClusterError(
+                        self.name, f"cannot load kubeconfig context {self.context!r}: {e}"
+                    ) from e
+                config.retries = False  # retries are ours, with backoff
+                config.connection_pool_maxsize = self.pool_size
+                self._client = ApiClient(configuration=config)
+            return self._client
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        subject: str,
+        verb: str,
+        query: list[tuple[str, str]] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+        dry_run: bool = False,
+        retry_conflicts: bool = True,
+    ) -> tuple[int, dict[str, Any]]:
+        """Send one request (with retries); return status and decoded body, or raise."""
+        self._api()  # a broken kubeconfig fails once here, not once per attempt
+
+        def once() -> tuple[int, dict[str, Any]]:
+            return self._send(method, path, subject, verb, query, body, content_type, dry_run)
+
+        return call_with_retry(
+            once, self.retry, conflicts=retry_conflicts, what=f"{subject} ({method} {path})"
+        )
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        subject: str,
+        verb: str,
+        query: list[tuple[str, str]] | None,
+        body: Any,
+        content_type: str,
+        dry_run: bool,
+    ) -> tuple[int, dict[str, Any]]:
+        api = self._api()
+        query = list(query or [])
+        if dry_run:
+            query.append(("dryRun", "All"))
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        self.stats.record(verb, dry_run=dry_run)
+        try:
+            request = api.param_serialize(
+                method, path, query_params=query, header_params=headers, body=body,
+                auth_settings=["BearerToken"],
+            )  # fmt: skip
+            response = api.call_api(*request, _request_timeout=(10, self.timeout))
+            raw = response.read()
+        except (urllib3.exceptions.HTTPError, OSError) as e:
+            raise ClusterError(subject, f"{method} {path}: no answer ({e})") from e
+        except Exception as e:  # ApiException(status=0) on TLS problems
+            status = int(getattr(e, "status", 0) or 0)
+            raise ClusterError(subject, f"{method} {path}: {e}", status) from e
+        if response.status >= 300:
+            err = _http_error(subject, response.status, _decode(raw))
+            err.retry_after = response.headers.get("Retry-After")  # type: ignore[attr-defined]
+            raise err
+        return response.status, _decode(raw)
+
+    # --- discovery -------------------------------------------------------------------------------
+
+    def resource(self, api_version: str, kind: str) -> ResourceInfo:
+        """Return the REST plural and scope of ``kind`` (cached; re-read once on a miss)."""
+        cached = self._groups.get(api_version)
+        if cached is not None and kind in cached:
+            return cached[kind]
+        fresh = self._discover(api_version)
+        if kind not in fresh:
+            raise NotFoundError(
+                f"{self.name}:{kind}", f"kind {kind} is not served by {api_version}", 404
+            )
+        return fresh[kind]
+
+    def _discover(self, api_version: str) -> dict[str, ResourceInfo]:
+        path = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+        _, body = self.request("GET", path, subject=f"{self.name}:{api_version}", verb="discover")
+        kinds = {
+            r["kind"]: ResourceInfo(api_version, r["kind"], r["name"], bool(r.get("namespaced")))
+            for r in body.get("resources", ())
+            if "/" not in r.get("name", "/")
+        }
+        with self._lock:
+            self._groups[api_version] = kinds
+        return kinds
+
+    def invalidate_discovery(self) -> None:
+        """Forget cached discovery (after CRDs were installed or removed)."""
+        with self._lock:
+            self._groups.clear()
+
+    # --- reads -----------------------------------------------------------------------------------
+
+    def list(
+        self,
+        api_version: str,
+        kind: str,
+        namespaces: Collection[str] | None = None,
+        label_selector: str = "",
+    ) -> ObjectList:
+        """Return every object of ``kind`` in ``namespaces`` (all when None) matching the selector.
+
+        One LIST per kind: a namespaced kind wanted in several namespaces is listed once
+        cluster-wide and filtered here; only when that is forbidden (403) is it listed per
+        namespace. Items get their ``apiVersion`` and ``kind`` back (LIST strips them).
+        """
+        info = self.resource(api_version, kind)
+        wanted = set(namespaces) if namespaces is not None and info.namespaced else None
+        if wanted is not None and len(wanted) == 1:
+            return self._list_path(info, info.path(next(iter(wanted))), label_selector)
+        try:
+            items = self._list_path(info, info.path(), label_selector)
+        except ClusterError as err:
+            if err.status != 403 or wanted is None:
+                raise
+            log.info("%s:%s: cluster-wide LIST forbidden, listing per namespace", self.name, kind)
+            return [o for ns in sorted(wanted) for o in self._list_path(info, info.path(ns), "")]
+        if wanted is None:
+            return items
+        return [o for o in items if o.get("metadata", {}).get("namespace") in wanted]
+
+    def _list_path(self, info: ResourceInfo, path: str, selector: str) -> ObjectList:
+        query = [("labelSelector", selector)] if selector else []
+        subject = f"{self.name}:{info.kind}"
+        _, body = self.request("GET", path, subject=subject, verb="list", query=query)
+        items: ObjectList = body.get("items") or []
+        for item in items:
+            item["apiVersion"] = info.api_version
+            item["kind"] = info.kind
+        return items
+
+    def get(self, api_version: str, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """Return one object, or None when it does not exist (use LIST for bulk reads)."""
+        info = self.resource(api_version, kind)
+        subject = object_id(self.name, kind, namespace, name)
+        try:
+            _, body = self.request("GET", info.path(namespace, name), subject=subject, verb="get")
+        except NotFoundError:
+            return None
+        return body
+
+    # --- writes ----------------------------------------------------------------------------------
+
+    def apply(
+        self, body: Mapping[str, Any], *, force: bool = False, dry_run: bool = False
+    ) -> dict[str, Any]:
+        """Server-side apply ``body`` as field manager ``mofang-gitops``; return the result."""
+        return self.server_side_apply(body, force=force, dry_run=dry_run).object
+
+    def server_side_apply(
+        self, body: Mapping[str, Any], *, force: bool = False, dry_run: bool = False
+    ) -> ApplyResult:
+        """Like :meth:`apply`, also telling whether the object was created (HTTP 201)."""
+        meta = body.get("metadata", {})
+        namespace, name = str(meta.get("namespace", "")), str(meta["name"])
+        kind = str(body["kind"])
+        info = self.resource(str(body["apiVersion"]), kind)
+        query = [("fieldManager", MANAGER), ("force", "true" if force else "false")]
+        status, result = self.request(
+            "PATCH", info.path(namespace, name),
+            subject=object_id(self.name, kind, namespace, name), verb="apply", query=query,
+            body=json.dumps(body).encode(),
+            content_type=APPLY_CONTENT_TYPE, dry_run=dry_run, retry_conflicts=False,
+        )  # fmt: skip
+        return ApplyResult(result, status == 201)
+
+    def delete(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str,
+        name: str,
+        *,
+        uid: str = "",
+        dry_run: bool = False,
+    ) -> bool:
+        """Delete one object (background propagation); False when it was already gone.
+
+        With ``uid`` the server deletes only that incarnation of the object, so a same-named
+        object created since the caller looked is never removed.
+        """
+        info = self.resource(api_version, kind)
+        options: dict[str, Any] = {"propagationPolicy": "Background"}
+        if uid:
+            options["preconditions"] = {"uid": uid}
+        try:
+            self.request(
+                "DELETE", info.path(namespace, name),
+                subject=object_id(self.name, kind, namespace, name), verb="delete",
+                body=options, dry_run=dry_run, retry_conflicts=not uid,
+            )  # fmt: skip
+        except NotFoundError:
+            return False
+        return True
+
+    def ensure_namespace(self, name: str, labels: Mapping[str, str] | None = None) -> None:
+        """Create the namespace if needed (server-side apply: idempotent, one request)."""
+        body = {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": name, "labels": dict(labels or {})},
+        }
+        self.apply(body, force=True)
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
