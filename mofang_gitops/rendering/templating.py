@@ -92,17 +92,21 @@ class Emitter:
         source: str,
         source_path: str,
         labels: dict[str, str] | None = None,
+        annotations: dict[str, str] | None = None,
         meta: dict[str, Any] | None = None,
         **values: Any,
     ) -> Manifest:
-        """Render ``template_name`` for one object and record it."""
+        """Render ``template_name`` for one object and record it.
+
+        ``labels`` and ``annotations`` are extra metadata; ours (section 4) always win.
+        """
         header = ObjectHeader(
             api_version,
             kind,
             name,
             namespace,
             {**(labels or {}), **self.labels(source)},
-            {ANNOTATION_SOURCE_PATH: source_path},
+            {**(annotations or {}), ANNOTATION_SOURCE_PATH: source_path},
         )
         text = template(template_name).render(obj=header, **values)
         group = api_version.rsplit("/", 1)[0] if "/" in api_version else ""
