@@ -134,7 +134,11 @@ class _Builder:
 
     def build(self, node: yaml.Node, at: FieldPath) -> Any:
         if id(node) in self.seen:
-            raise self.fail(node, "YAML anchors and aliases are not allowed", "write values out")
+            raise self.fail(
+                node,
+                "YAML anchors and aliases are not allowed (this anchored value is reused)",
+                "write the values out",
+            )
         self.seen.add(id(node))
         if len(self.seen) > MAX_NODES:
             raise self.fail(node, f"document has more than {MAX_NODES} values", "split the file")
