@@ -28,7 +28,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,36 +158,16 @@ def start_control_plane(
         MofangError: a binary is missing, a process died, or readiness timed out.
     """
     started = time.monotonic()
-    bin_dir = binaries or find_binaries()
-    workdir = workdir.resolve()
-    _prepare_workdir(workdir)
-    admin_token, user_token = secrets.token_hex(16), secrets.token_hex(16)
-    _write_auth_files(workdir, admin_token, user_token)
-    etcd_port, peer_port, api_port = _free_ports(3)
-    etcd = _spawn(_etcd_argv(bin_dir, workdir, etcd_port, peer_port), workdir / "etcd.log")
-    apiserver: subprocess.Popen[bytes] | None = None
+    cp = _launch(name, workdir.resolve(), binaries or find_binaries(), started + timeout)
+    log.info("control plane %s: ready at %s in %.1fs", name, cp.server, _since(started))
+    crds = find_crds_dir() if crds_dir == "auto" else crds_dir
     try:
-        _wait_etcd(etcd, etcd_port, workdir, started + timeout)
-        argv = _apiserver_argv(bin_dir, workdir, etcd_port, api_port)
-        apiserver = _spawn(argv, workdir / "apiserver.log")
-        cp = ControlPlane(
-            name, workdir, f"https://127.0.0.1:{api_port}", workdir / "certs" / "apiserver.crt",
-            admin_token, user_token, USER_NAME, workdir / "kubeconfig", etcd.pid, apiserver.pid,
-        )  # fmt: skip
-        _record_pids(cp)
-        atexit.register(cp.stop)
-        _wait_ready(cp, (etcd, apiserver), started + timeout)
-        write_kubeconfig(cp.kubeconfig, [(name, cp)])
-        log.info("control plane %s: ready at %s in %.1fs", name, cp.server, _since(started))
-        crds = find_crds_dir() if crds_dir == "auto" else crds_dir
         if crds is not None:
             install_crds(cp, crds)
-        return cp
     except BaseException:
-        for proc in (apiserver, etcd):
-            if proc is not None:
-                stop_pid(proc.pid, str(workdir))
+        cp.stop()
         raise
+    return cp
 
 
 def install_crds(cp: ControlPlane, crds_dir: Path, *, timeout: float = 300) -> list[str]:
@@ -314,41 +294,58 @@ def stop_pid(pid: int, marker: str, timeout: float = 20) -> None:
 # --- processes -----------------------------------------------------------------------------------
 
 
+def _launch(name: str, workdir: Path, bin_dir: Path, deadline: float) -> ControlPlane:
+    """Start etcd, then the API server once etcd is healthy; stop both if either fails."""
+    _prepare_workdir(workdir)
+    admin_token, user_token = secrets.token_hex(16), secrets.token_hex(16)
+    _write_auth_files(workdir, admin_token, user_token)
+    etcd_port, peer_port, api_port = _free_ports(3)
+    procs = [_spawn(_etcd_argv(bin_dir, workdir, etcd_port, peer_port), workdir / "etcd.log")]
+    try:
+        _wait(lambda: _etcd_healthy(etcd_port), procs, workdir / "etcd.log", deadline)
+        argv = _apiserver_argv(bin_dir, workdir, etcd_port, api_port)
+        procs.append(_spawn(argv, workdir / "apiserver.log"))
+        cp = ControlPlane(
+            name, workdir, f"https://127.0.0.1:{api_port}", workdir / "certs" / "apiserver.crt",
+            admin_token, user_token, USER_NAME, workdir / "kubeconfig", procs[0].pid, procs[1].pid,
+        )  # fmt: skip
+        _record_pids(cp)
+        atexit.register(cp.stop)
+        _wait(lambda: _apiserver_ready(cp), procs, workdir / "apiserver.log", deadline)
+    except BaseException:
+        for proc in reversed(procs):
+            stop_pid(proc.pid, str(workdir))
+        raise
+    write_kubeconfig(cp.kubeconfig, [(name, cp)])
+    return cp
+
+
 def _etcd_argv(bin_dir: Path, workdir: Path, port: int, peer_port: int) -> list[str]:
     client, peer = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{peer_port}"
     return [
-        str(bin_dir / "etcd"),
-        f"--data-dir={workdir / 'etcd'}",
-        f"--listen-client-urls={client}",
-        f"--advertise-client-urls={client}",
-        f"--listen-peer-urls={peer}",
-        f"--initial-advertise-peer-urls={peer}",
+        str(bin_dir / "etcd"), f"--data-dir={workdir / 'etcd'}",
+        f"--listen-client-urls={client}", f"--advertise-client-urls={client}",
+        f"--listen-peer-urls={peer}", f"--initial-advertise-peer-urls={peer}",
         f"--initial-cluster=default={peer}",
         "--unsafe-no-fsync=true",  # disposable data: durability only costs time
         "--log-level=warn",
-    ]
+    ]  # fmt: skip
 
 
 def _apiserver_argv(bin_dir: Path, workdir: Path, etcd_port: int, port: int) -> list[str]:
     return [
-        str(bin_dir / "kube-apiserver"),
-        f"--etcd-servers=http://127.0.0.1:{etcd_port}",
-        "--bind-address=127.0.0.1",
-        f"--secure-port={port}",
-        f"--cert-dir={workdir / 'certs'}",
+        str(bin_dir / "kube-apiserver"), f"--etcd-servers=http://127.0.0.1:{etcd_port}",
+        "--bind-address=127.0.0.1", f"--secure-port={port}", f"--cert-dir={workdir / 'certs'}",
         "--service-cluster-ip-range=10.0.0.0/24",
         "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
         f"--service-account-key-file={workdir / 'sa.key'}",
         f"--service-account-signing-key-file={workdir / 'sa.key'}",
-        "--authorization-mode=RBAC",
-        f"--token-auth-file={workdir / 'tokens.csv'}",
-        "--disable-admission-plugins=ServiceAccount",
-        "--allow-privileged=true",
-        # Only loopback exists here: no default route to derive an address from, and no other
-        # apiserver whose endpoints need reconciling.
-        "--advertise-address=127.0.0.1",
-        "--endpoint-reconciler-type=none",
-    ]
+        "--authorization-mode=RBAC", f"--token-auth-file={workdir / 'tokens.csv'}",
+        "--disable-admission-plugins=ServiceAccount", "--allow-privileged=true",
+        # Only loopback exists: no default route to take an address from, and no other API
+        # server whose endpoints need reconciling.
+        "--advertise-address=127.0.0.1", "--endpoint-reconciler-type=none",
+    ]  # fmt: skip
 
 
 def _spawn(argv: list[str], log_path: Path) -> subprocess.Popen[bytes]:
@@ -367,15 +364,8 @@ def _spawn(argv: list[str], log_path: Path) -> subprocess.Popen[bytes]:
     return proc
 
 
-def _prctl() -> Any:
-    if not sys.platform.startswith("linux"):
-        return None
-    with contextlib.suppress(OSError, AttributeError):
-        return ctypes.CDLL(None, use_errno=True).prctl
-    return None
-
-
-_PRCTL = _prctl()  # resolved before any fork: dlopen is unsafe in a forked child
+# Resolved before any fork: loading a library in a forked child is unsafe.
+_PRCTL = ctypes.CDLL(None).prctl if sys.platform.startswith("linux") else None
 
 
 def _die_with_parent() -> None:
@@ -457,54 +447,41 @@ def _free_ports(count: int) -> list[int]:
 # --- readiness -----------------------------------------------------------------------------------
 
 
-def _wait_etcd(etcd: subprocess.Popen[bytes], port: int, workdir: Path, deadline: float) -> None:
-    while True:
-        _check_running([etcd], workdir, "etcd.log")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as resp:
-                if json.loads(resp.read()).get("health") == "true":
-                    return
-        _check_deadline(deadline, workdir, "etcd.log", "etcd did not become healthy")
+def _wait(
+    ready: Callable[[], bool],
+    procs: Sequence[subprocess.Popen[bytes]],
+    log_file: Path,
+    deadline: float,
+) -> None:
+    """Poll ``ready`` until it holds; fail early, with the log's tail, when a process exits."""
+    while not ready():
+        dead = [
+            f"{proc.pid} exited with {proc.returncode}" for proc in procs if proc.poll() is not None
+        ]
+        if dead or time.monotonic() > deadline:
+            tail = "\n".join(log_file.read_text(errors="replace").splitlines()[-15:])
+            what = "; ".join(dead) if dead else "not ready in time"
+            raise MofangError(f"control plane: {what}; last lines of {log_file}:\n{tail}")
         time.sleep(0.1)
 
 
-def _wait_ready(
-    cp: ControlPlane, procs: Sequence[subprocess.Popen[bytes]], deadline: float
-) -> None:
-    """Wait for ``/readyz`` and the ``default`` namespace (created after readyz by a controller)."""
-    while True:
-        _check_running(procs, cp.workdir, "apiserver.log")
-        if cp.ca_file.exists():
-            with contextlib.suppress(OSError):  # also covers a half-written CA file (SSLError)
-                if api_call(cp, "GET", "/readyz", timeout=5)[0] == 200:
-                    if api_call(cp, "GET", "/api/v1/namespaces/default", timeout=5)[0] == 200:
-                        return
-        _check_deadline(deadline, cp.workdir, "apiserver.log", "kube-apiserver not ready")
-        time.sleep(0.2)
+def _etcd_healthy(port: int) -> bool:
+    with contextlib.suppress(OSError, ValueError):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as resp:
+            return bool(json.loads(resp.read()).get("health") == "true")
+    return False
 
 
-def _check_running(procs: Sequence[subprocess.Popen[bytes]], workdir: Path, log_name: str) -> None:
-    for proc in procs:
-        if proc.poll() is not None:
-            raise MofangError(
-                f"control plane: process {proc.pid} exited with {proc.returncode}"
-                f"; last lines of {workdir / log_name}:\n{_tail(workdir / log_name)}"
-            )
-
-
-def _check_deadline(deadline: float, workdir: Path, log_name: str, what: str) -> None:
-    if time.monotonic() > deadline:
-        raise MofangError(
-            f"control plane: {what} in time; last lines of {workdir / log_name}:\n"
-            f"{_tail(workdir / log_name)}"
+def _apiserver_ready(cp: ControlPlane) -> bool:
+    """Ready means ``/readyz`` and the ``default`` namespace (created just after readyz)."""
+    if not cp.ca_file.exists():
+        return False
+    with contextlib.suppress(OSError):  # also a half-written CA file (ssl.SSLError)
+        return (
+            api_call(cp, "GET", "/readyz", timeout=5)[0] == 200
+            and api_call(cp, "GET", "/api/v1/namespaces/default", timeout=5)[0] == 200
         )
-
-
-def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
+    return False
 
 
 def _since(started: float) -> float:

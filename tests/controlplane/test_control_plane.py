@@ -1,0 +1,187 @@
+"""Acceptance tests for the real control plane and the `dev` cluster built on it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mofang_gitops.controlplane import (
+    ControlPlane,
+    api_call,
+    find_binaries,
+    find_crds_dir,
+    pid_alive,
+    start_control_plane,
+    write_kubeconfig,
+)
+from mofang_gitops.devcluster import dev_down, dev_status, dev_up
+from mofang_gitops.errors import MofangError, UsageError
+
+QUEUES = "/apis/scheduling.volcano.sh/v1beta1/queues"
+CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+
+
+def queue(name: str, weight: Any) -> bytes:
+    body = {
+        "apiVersion": "scheduling.volcano.sh/v1beta1",
+        "kind": "Queue",
+        "metadata": {"name": name},
+        "spec": {"weight": weight, "capability": {"cpu": "4"}},
+    }
+    return json.dumps(body).encode()
+
+
+def kubectl(
+    binaries: Path, kubeconfig: Path, context: str, *args: str
+) -> subprocess.CompletedProcess[str]:
+    argv = [str(binaries / "kubectl"), "--kubeconfig", str(kubeconfig), "--context", context, *args]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60)
+
+
+# --- the session control plane -------------------------------------------------------------------
+
+
+def test_api_server_answers_version(control_plane: ControlPlane) -> None:
+    status, version = api_call(control_plane, "GET", "/version")
+    assert status == 200
+    assert version["gitVersion"] == "v1.36.3"
+
+
+def test_every_crd_in_the_crds_dir_is_established(
+    control_plane: ControlPlane, crds_dir: Path
+) -> None:
+    # The CRD README guarantees file name == metadata.name + ".yaml".
+    expected = {path.name.removesuffix(".yaml") for path in crds_dir.rglob("*.yaml")}
+    if crds_dir == Path("/work/shared/crds"):
+        assert len(expected) == 19
+    for name in sorted(expected):
+        status, crd = api_call(control_plane, "GET", f"{CRDS}/{name}")
+        assert status == 200, name
+        conditions = {c["type"]: c["status"] for c in crd["status"]["conditions"]}
+        assert conditions.get("Established") == "True", name
+
+
+def test_admin_token_can_create_a_namespace(control_plane: ControlPlane, unique_name: str) -> None:
+    body = json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": unique_name}})
+    status, created = api_call(control_plane, "POST", "/api/v1/namespaces", body.encode())
+    assert status == 201, created
+    assert api_call(control_plane, "GET", f"/api/v1/namespaces/{unique_name}")[0] == 200
+
+
+def test_unprivileged_token_is_refused_with_403(
+    control_plane: ControlPlane, unique_name: str
+) -> None:
+    body = json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": unique_name}})
+    token = control_plane.user_token
+    status, answer = api_call(
+        control_plane, "POST", "/api/v1/namespaces", body.encode(), token=token
+    )
+    assert status == 403, answer
+    assert control_plane.user_name in answer["message"]  # authenticated, then denied by RBAC
+    assert api_call(control_plane, "GET", "/api/v1/namespaces", token=token)[0] == 403
+
+
+def test_server_side_dry_run_accepts_a_valid_volcano_queue(
+    control_plane: ControlPlane, unique_name: str
+) -> None:
+    status, answer = api_call(control_plane, "POST", f"{QUEUES}?dryRun=All", queue(unique_name, 1))
+    assert status == 201, answer
+    assert answer["spec"]["weight"] == 1
+    assert api_call(control_plane, "GET", f"{QUEUES}/{unique_name}")[0] == 404  # nothing stored
+
+
+def test_crd_schema_rejects_a_queue_with_a_wrongly_typed_field(
+    control_plane: ControlPlane, unique_name: str
+) -> None:
+    status, answer = api_call(
+        control_plane, "POST", f"{QUEUES}?dryRun=All", queue(unique_name, "heavy")
+    )
+    assert status == 422, answer
+    assert "spec.weight" in answer["message"]
+
+
+def test_kubeconfig_works_with_kubectl_for_admin_and_user(
+    control_plane: ControlPlane, binaries: Path, tmp_path: Path
+) -> None:
+    admin = kubectl(binaries, control_plane.kubeconfig, "test-a", "get", "namespace", "default")
+    assert admin.returncode == 0, admin.stderr
+    user_config = write_kubeconfig(
+        tmp_path / "user", [("u", control_plane)], control_plane.user_token
+    )
+    user = kubectl(binaries, user_config, "u", "get", "namespaces")
+    assert user.returncode != 0
+    assert "forbidden" in user.stderr.lower()
+
+
+# --- lifecycle (own planes, no CRDs, so they start in seconds) ------------------------------------
+
+
+def test_stop_leaves_no_process_is_idempotent_and_the_workdir_can_be_reused(
+    binaries: Path, tmp_path: Path
+) -> None:
+    plane = start_control_plane("life", tmp_path, crds_dir=None, binaries=binaries)
+    plane.stop()
+    plane.stop()
+    assert not pid_alive(plane.apiserver_pid) and not pid_alive(plane.etcd_pid)
+    again = start_control_plane("life", tmp_path, crds_dir=None, binaries=binaries)
+    try:
+        assert again.is_ready()
+    finally:
+        again.stop()
+
+
+def test_missing_binaries_name_the_build_script(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("KUBEBUILDER_ASSETS", raising=False)
+    monkeypatch.setenv("MOFANG_CACHE_DIR", str(tmp_path))
+    with pytest.raises(MofangError, match="control-plane-binaries"):
+        find_binaries()
+
+
+def test_mofang_crds_env_wins_and_must_exist(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("MOFANG_CRDS", str(tmp_path))
+    assert find_crds_dir() == tmp_path
+    monkeypatch.setenv("MOFANG_CRDS", str(tmp_path / "missing"))
+    with pytest.raises(MofangError, match="MOFANG_CRDS"):
+        find_crds_dir()
+
+
+# --- dev cluster ---------------------------------------------------------------------------------
+
+
+def test_dev_up_serves_two_clusters_and_dev_down_leaves_no_process(
+    binaries: Path, crds_dir: Path, tmp_path: Path
+) -> None:
+    state_dir = tmp_path / "dev"
+    clusters = [("alpha", "ctx-alpha"), ("beta", "ctx-beta")]
+    try:
+        config = dev_up(state_dir, clusters)
+        status = dev_status(state_dir)
+        assert status["running"] and status["ready"]
+        assert [c["healthy"] for c in status["clusters"]] == [True, True]
+        for _, context in clusters:
+            listed = kubectl(binaries, config, context, "get", "crds", "-o", "name")
+            assert listed.returncode == 0, listed.stderr
+            assert (
+                "customresourcedefinition.apiextensions.k8s.io/queues.scheduling.volcano.sh"
+                in listed.stdout
+            )
+        assert dev_up(state_dir, clusters) == config  # idempotent: same planes, no restart
+        assert dev_status(state_dir)["pid"] == status["pid"]
+        with pytest.raises(UsageError):
+            dev_up(state_dir, [("gamma", "ctx-gamma")])
+    finally:
+        dev_down(state_dir)
+    pids = [status["pid"]] + [
+        c[k] for c in status["clusters"] for k in ("etcd_pid", "apiserver_pid")
+    ]
+    assert [pid for pid in pids if pid_alive(pid)] == []
+    assert not dev_status(state_dir)["running"]
+    dev_down(state_dir)  # idempotent
