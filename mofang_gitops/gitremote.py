@@ -1,0 +1,119 @@
+"""Fetch the watched branch of a remote into a local bare cache and read revisions from it.
+
+Meant to be merged into ``gitsource.py`` (the one module that may import ``git``); kept apart only
+while that module is being written. The cache is a bare repository per remote URL; the URL (which
+may hold a token) is passed on every fetch instead of being stored in the cache's config, and is
+masked in every message. Revisions that were applied are pinned under ``refs/mofang/`` so a
+force-push that drops them from the remote never makes the last good tree unreadable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+
+from mofang_gitops.errors import GitError
+
+log = logging.getLogger(__name__)
+
+FETCH_TIMEOUT = 120.0
+_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
+_SYMLINK_MODE = 0o120000
+
+
+def mask_url(text: str) -> str:
+    """Replace ``user:password@`` in any URL inside ``text`` with ``***@``."""
+    return _USERINFO.sub(r"\g<scheme>***@", text)
+
+
+def cache_path(url: str, cache_dir: Path) -> Path:
+    """The bare cache repository of ``url`` (named by a hash, so no credential reaches disk)."""
+    digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+    return cache_dir / f"{digest}.git"
+
+
+def _environment() -> dict[str, str]:
+    """Never prompt; ssh keys and askpass helpers come from the environment or mounted files."""
+    env = {"GIT_TERMINAL_PROMPT": "0"}
+    key = os.environ.get("MOFANG_GIT_SSH_KEY")
+    if key:
+        env["GIT_SSH_COMMAND"] = f"ssh -i {key} -o IdentitiesOnly=yes -o BatchMode=yes"
+    return env
+
+
+def fetch_branch(url: str, branch: str, cache_dir: Path, timeout: float = FETCH_TIMEOUT) -> str:
+    """Fetch ``branch`` of ``url`` into the cache and return the commit it points to.
+
+    Raises:
+        GitError: the remote is unreachable, refuses access, or has no such branch.
+    """
+    path = cache_path(url, cache_dir)
+    try:
+        repo = git.Repo(path) if path.exists() else git.Repo.init(path, bare=True, mkdir=True)
+        refspec = f"+refs/heads/{branch}:refs/remotes/origin/{branch}"
+        with repo.git.custom_environment(**_environment()):
+            repo.git.fetch("--no-tags", "--force", url, refspec, kill_after_timeout=timeout)
+        sha: str = repo.rev_parse(f"refs/remotes/origin/{branch}").hexsha
+    except (git.GitCommandError, git.BadName, ValueError, OSError) as e:
+        raise GitError(f"fetch {mask_url(url)} {branch}: {mask_url(str(e)).strip()}") from e
+    return sha
+
+
+def is_ancestor(repo_path: Path, older: str, newer: str) -> bool:
+    """Whether ``older`` is in the history of ``newer`` (False after a force-push)."""
+    try:
+        git.Repo(repo_path).git.merge_base("--is-ancestor", older, newer)
+    except git.GitCommandError:
+        return False
+    return True
+
+
+def pin_revision(repo_path: Path, sha: str, name: str = "last-good") -> None:
+    """Keep ``sha`` reachable under ``refs/mofang/<name>`` whatever the remote does."""
+    try:
+        git.Repo(repo_path).git.update_ref(f"refs/mofang/{name}", sha)
+    except git.GitCommandError as e:
+        raise GitError(f"pin {sha[:12]} as {name}: {e}") from e
+
+
+@dataclass(frozen=True)
+class RevisionTree:
+    """One commit of the cache as a :class:`~mofang_gitops.trees.FileTree`."""
+
+    repo_path: Path
+    sha: str
+
+    @property
+    def label(self) -> str:
+        """``<short sha>:`` for messages."""
+        return f"{self.sha[:12]}:"
+
+    def _tree(self) -> git.Tree:
+        try:
+            return git.Repo(self.repo_path).commit(self.sha).tree
+        except (ValueError, git.BadName, git.GitCommandError) as e:
+            raise GitError(f"revision {self.sha[:12]} is not in the cache: {e}") from e
+
+    def files(self) -> list[tuple[str, bool]]:
+        """Every blob as ``(path, is_symlink)``, sorted."""
+        found = [
+            (str(item.path), item.mode == _SYMLINK_MODE)
+            for item in self._tree().traverse()
+            if isinstance(item, git.Blob)
+        ]
+        return sorted(found)
+
+    def read(self, path: str) -> bytes:
+        """Return the bytes of ``path`` at this revision."""
+        try:
+            blob = self._tree() / path
+        except KeyError as e:
+            raise GitError(f"{self.label}{path}: no such file") from e
+        data: bytes = blob.data_stream.read()
+        return data
