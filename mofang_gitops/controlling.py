@@ -1,0 +1,233 @@
+"""The reconcile loop: git push to running platform, continuously.
+
+One pass fetches the branch, validates the head, renders every valid project at the head and every
+invalid one at its last good revision (``controller_plans``), then applies each target on its own:
+a failure in one target is recorded and the next one still runs. A remote that is down keeps the
+last fetched head; retriable cluster errors shorten the wait to an exponential backoff. Passes run
+on every interval (which also heals drift) and whenever ``trigger()`` is called (webhooks).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from mofang_gitops.controller_metrics import ControllerMetrics
+from mofang_gitops.controller_plans import Plan, PlannedTarget, plan_targets
+from mofang_gitops.engine.applying import ApplyOptions
+from mofang_gitops.engine.changesets import Action, ChangeSet
+from mofang_gitops.errors import ClusterError, GitError
+from mofang_gitops.gitremote import (
+    RevisionTree,
+    cache_path,
+    fetch_branch,
+    is_ancestor,
+    mask_url,
+    pin_revision,
+)
+from mofang_gitops.loading import load_repo
+from mofang_gitops.manifests import RenderedTarget
+from mofang_gitops.statuses import FAILED, INVALID, SYNCED, StatusBoard, TargetStatus
+from mofang_gitops.validating import Validation, validate_repo
+
+log = logging.getLogger(__name__)
+
+APPLIED = (Action.CREATED, Action.CONFIGURED, Action.REPLACED)
+
+
+class Applier(Protocol):
+    """Applies rendered targets to their clusters (the engine's ResourceManager, adapted)."""
+
+    def apply(self, targets: Sequence[RenderedTarget], options: ApplyOptions) -> ChangeSet:
+        """Apply (and prune) ``targets``; per-object failures are entries, not exceptions."""
+        ...
+
+
+@dataclass(frozen=True)
+class ControllerOptions:
+    """What to watch and how often."""
+
+    repo_url: str
+    branch: str
+    cache_dir: Path
+    interval: float = 60.0
+    backoff_base: float = 1.0
+    backoff_max: float = 60.0
+
+
+@dataclass
+class _Memory:
+    """What survives between passes (memory only: a restart re-derives it from git)."""
+
+    head: str = ""
+    good: dict[str, str] = field(default_factory=dict)
+    applied: dict[str, str] = field(default_factory=dict)
+    """Per target id, the revision last applied without failures (drift = changes at the same)."""
+    validations: dict[str, Validation] = field(default_factory=dict)
+    failures: int = 0
+
+
+class Controller:
+    """Reconciles the watched branch into the clusters; thread-safe ``trigger`` and ``stop``."""
+
+    def __init__(
+        self,
+        options: ControllerOptions,
+        applier: Applier,
+        *,
+        may_apply: Callable[[], bool] = lambda: True,
+        on_result: Callable[[TargetStatus], None] | None = None,
+    ) -> None:
+        self.options = options
+        self.applier = applier
+        self.may_apply = may_apply
+        self.on_result = on_result
+        self.board = StatusBoard()
+        self.metrics = ControllerMetrics()
+        self.ready = threading.Event()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._memory = _Memory()
+        self._pass_lock = threading.Lock()
+        self.board.set_fact("repoUrl", mask_url(options.repo_url))
+        self.board.set_fact("branch", options.branch)
+
+    def trigger(self) -> None:
+        """Start a pass as soon as the current one ends (webhooks call this)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Make :meth:`run` return after the current pass."""
+        self._stopping.set()
+        self._wake.set()
+
+    def run(self) -> None:
+        """Reconcile until :meth:`stop`: on every interval, on triggers, sooner after failures."""
+        while not self._stopping.is_set():
+            self.reconcile_once()
+            wait = self.options.interval
+            if self._memory.failures:
+                backoff = self.options.backoff_base * 2 ** (self._memory.failures - 1)
+                wait = min(wait, backoff, self.options.backoff_max)
+            self._wake.wait(wait)
+            self._wake.clear()
+
+    def reconcile_once(self) -> bool:
+        """One pass; True when every target ended Synced or Invalid-at-last-good."""
+        with self._pass_lock, self.metrics.reconcile_duration.time():
+            if not self.may_apply():
+                self.board.set_fact("leader", False)
+                return False
+            self.board.set_fact("leader", True)
+            head = self._fetch()
+            if not head:
+                return False
+            plan = self._plan(head)
+            ok = self._apply_plan(plan)
+            self._memory.failures = 0 if ok else self._memory.failures + 1
+            if ok:
+                self.ready.set()
+            return ok
+
+    def _fetch(self) -> str:
+        """Fetch the branch; on failure keep the last head (the last good state stays applied)."""
+        options, memory = self.options, self._memory
+        try:
+            sha = fetch_branch(options.repo_url, options.branch, options.cache_dir)
+        except GitError as e:
+            log.warning("%s %s: fetch failed, keeping %s: %s", mask_url(options.repo_url),
+                        options.branch, memory.head[:12] or "nothing", e)  # fmt: skip
+            self.board.set_fact("fetchError", str(e))
+            self._memory.failures += 0 if memory.head else 1
+            return memory.head
+        self.board.set_fact("fetchError", "")
+        if memory.head and sha != memory.head and not is_ancestor(self._cache, memory.head, sha):
+            log.warning("%s: force-push detected: %s is not an ancestor of %s",
+                        options.branch, memory.head[:12], sha[:12])  # fmt: skip
+        memory.head = sha
+        self.board.set_fact("revision", sha)
+        return sha
+
+    @property
+    def _cache(self) -> Path:
+        return cache_path(self.options.repo_url, self.options.cache_dir)
+
+    def _validation(self, sha: str) -> Validation:
+        """Load and validate a revision (cached: a commit never changes)."""
+        cached = self._memory.validations.get(sha)
+        if cached is None:
+            cached = validate_repo(load_repo(RevisionTree(self._cache, sha)))
+            if len(self._memory.validations) > 16:
+                self._memory.validations.clear()
+            self._memory.validations[sha] = cached
+        return cached
+
+    def _plan(self, head: str) -> Plan:
+        plan = plan_targets(self._validation(head), head, self._memory.good, self._validation)
+        for project, problems in plan.stranded.items():
+            log.warning("project %s: invalid at %s with no good revision: %s",
+                        project, head[:12], "; ".join(problems))  # fmt: skip
+        return plan
+
+    def _apply_plan(self, plan: Plan) -> bool:
+        ok = True
+        self.board.forget_except({p.rendered.target for p in plan.targets})
+        for planned in plan.targets:
+            if not self.may_apply():
+                log.warning("%s: lost leadership, not applying", planned.rendered.target)
+                return False
+            ok = self._apply_target(planned) and ok
+        for project, sha in plan.good_revisions.items():
+            if sha not in self._memory.good.values():
+                pin_revision(self._cache, sha, f"good/{project}")
+        self._memory.good = dict(plan.good_revisions)
+        return ok
+
+    def _apply_target(self, planned: PlannedTarget) -> bool:
+        """Apply one target and record its status; never raises for cluster trouble."""
+        target = planned.rendered.target
+        options = ApplyOptions(prune=True)
+        try:
+            changes = self.applier.apply([planned.rendered], options)
+        except ClusterError as e:
+            log.error("%s: apply of %s failed (%s): %s", target, planned.revision[:12],
+                      "retrying" if e.retriable else "not retriable", e)  # fmt: skip
+            self._record(TargetStatus(target, FAILED, planned.revision, str(e)))
+            return False
+        failed = changes.failed
+        state = FAILED if failed else (INVALID if planned.problems else SYNCED)
+        error = "; ".join(f"{e.id}: {e.reason}" for e in failed[:3])
+        counts = {k: v for k, v in changes.summary().items() if v}
+        self._count(
+            planned, changes, drift=self._memory.applied.get(str(target)) == planned.revision
+        )
+        if not failed:
+            self._memory.applied[str(target)] = planned.revision
+        self._record(TargetStatus(target, state, planned.revision, error, planned.problems, counts))
+        log.info("%s: %s at %s %s", target, state, planned.revision[:12], counts)
+        return not failed
+
+    def _count(self, planned: PlannedTarget, changes: ChangeSet, *, drift: bool) -> None:
+        applied = len(changes.with_action(*APPLIED))
+        self.metrics.objects_applied.inc(applied)
+        self.metrics.objects_pruned.inc(len(changes.with_action(Action.DELETED)))
+        if drift and applied:
+            log.info("%s: corrected drift on %d object(s)", planned.rendered.target, applied)
+            self.metrics.drift_corrections.labels(planned.rendered.target.project).inc(applied)
+
+    def _record(self, status: TargetStatus) -> None:
+        self.board.put(status)
+        self.metrics.reconcile_results.labels(status.state).inc()
+        if self.on_result is not None:
+            try:
+                self.on_result(status)
+            except ClusterError as e:  # events are best effort; status is already recorded
+                log.warning("%s: cannot record event: %s", status.target, e)
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Block until the first successful pass (for tests and the readiness probe)."""
+        return self.ready.wait(timeout)

@@ -1,0 +1,114 @@
+"""Reconcile status per (environment, cluster, project): what the controller reports to people.
+
+Written by the reconcile loop, read concurrently by the HTTP server, so the board hands out
+snapshots (plain JSON data), never live objects.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from mofang_gitops.manifests import Target
+
+SYNCED, OUT_OF_SYNC, FAILED, INVALID = "Synced", "OutOfSync", "Failed", "Invalid"
+STATES = (SYNCED, OUT_OF_SYNC, FAILED, INVALID)
+
+
+@dataclass(frozen=True)
+class TargetStatus:
+    """The last known state of one target."""
+
+    target: Target
+    state: str
+    revision: str = ""
+    """The commit whose render is applied (an Invalid project's last good one)."""
+    last_error: str = ""
+    problems: tuple[str, ...] = ()
+    """``path:line: ...`` errors that make the project Invalid."""
+    counts: dict[str, int] = field(default_factory=dict)
+    """Objects per change-set action in the last apply."""
+    updated: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the status as JSON-serialisable data."""
+        return {
+            "environment": self.target.environment,
+            "cluster": self.target.cluster,
+            "project": self.target.project,
+            "state": self.state,
+            "revision": self.revision,
+            "lastError": self.last_error,
+            "problems": list(self.problems),
+            "objects": dict(self.counts),
+            "updated": self.updated,
+        }
+
+
+@dataclass
+class StatusBoard:
+    """Thread-safe status of every target plus the controller's own facts."""
+
+    _targets: dict[Target, TargetStatus] = field(default_factory=dict)
+    _facts: dict[str, Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def put(self, status: TargetStatus) -> None:
+        """Record ``status`` (stamped with the current time)."""
+        with self._lock:
+            self._targets[status.target] = replace(status, updated=time.time())
+
+    def get(self, target: Target) -> TargetStatus | None:
+        """Return the status of ``target``, if known."""
+        with self._lock:
+            return self._targets.get(target)
+
+    def forget_except(self, keep: set[Target]) -> None:
+        """Drop targets that no longer exist in any revision we apply."""
+        with self._lock:
+            for target in set(self._targets) - keep:
+                del self._targets[target]
+
+    def set_fact(self, key: str, value: Any) -> None:
+        """Record a controller-wide fact (head revision, last fetch error, leader...)."""
+        with self._lock:
+            self._facts[key] = value
+
+    def fact(self, key: str, default: Any = None) -> Any:
+        """Return a controller-wide fact."""
+        with self._lock:
+            return self._facts.get(key, default)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything as JSON-serialisable data, targets sorted."""
+        with self._lock:
+            targets = [self._targets[t].as_dict() for t in sorted(self._targets)]
+            return {**self._facts, "targets": targets}
+
+
+def format_table(snapshot: dict[str, Any]) -> str:
+    """Render a status snapshot (from the board or ``/status``) as a text table."""
+    header = ("ENVIRONMENT", "CLUSTER", "PROJECT", "STATE", "REVISION", "OBJECTS", "LAST ERROR")
+    rows = [header]
+    for t in snapshot.get("targets", []):
+        objects = sum(int(n) for a, n in t.get("objects", {}).items() if a != "deleted")
+        error = t.get("lastError") or (t.get("problems") or [""])[0]
+        rows.append(
+            (
+                t["environment"],
+                t["cluster"],
+                t["project"],
+                t["state"],
+                str(t.get("revision", ""))[:12],
+                str(objects),
+                str(error).splitlines()[0][:80] if error else "",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    head = f"revision {str(snapshot.get('revision', ''))[:12] or '-'}"
+    if snapshot.get("fetchError"):
+        head += f"  fetch error: {snapshot['fetchError']}"
+    return "\n".join([head, *lines])
