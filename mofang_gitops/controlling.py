@@ -30,7 +30,7 @@ from mofang_gitops.gitremote import (
     pin_revision,
 )
 from mofang_gitops.loading import load_repo
-from mofang_gitops.manifests import RenderedTarget
+from mofang_gitops.manifests import RenderedTarget, Target
 from mofang_gitops.statuses import FAILED, INVALID, SYNCED, StatusBoard, TargetStatus
 from mofang_gitops.validating import Validation, validate_repo
 
@@ -93,6 +93,8 @@ class Controller:
         self._stopping = threading.Event()
         self._memory = _Memory()
         self._pass_lock = threading.Lock()
+        self.namespaces: dict[Target, str] = {}
+        """Namespace of every planned target (where its Events go)."""
         self.board.set_fact("repoUrl", mask_url(options.repo_url))
         self.board.set_fact("branch", options.branch)
 
@@ -180,6 +182,7 @@ class Controller:
             if not self.may_apply():
                 log.warning("%s: lost leadership, not applying", planned.rendered.target)
                 return False
+            self.namespaces[planned.rendered.target] = planned.rendered.namespace
             ok = self._apply_target(planned) and ok
         for project, sha in plan.good_revisions.items():
             if sha not in self._memory.good.values():

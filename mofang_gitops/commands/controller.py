@@ -1,0 +1,110 @@
+"""``mofang-gitops controller``: reconcile a git branch into the clusters until stopped.
+
+Wires the pieces: git fetch + reconcile loop (``controlling``), the engine (``controller_engine``),
+the HTTP server (``controller_http``), Events and, with ``--leader-election``, a Lease so only one
+replica applies. SIGTERM stops the loop after the current pass and releases the lease.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import socket
+from pathlib import Path
+from types import FrameType
+
+from mofang_gitops.cluster import Cluster
+from mofang_gitops.controller_engine import EngineApplier
+from mofang_gitops.controller_events import EventRecorder
+from mofang_gitops.controller_http import ControllerServer
+from mofang_gitops.controlling import Controller, ControllerOptions
+from mofang_gitops.errors import UsageError
+from mofang_gitops.leader import LeaderElector, LeaseOptions
+from mofang_gitops.quantities import duration_seconds
+
+NAME = "controller"
+HELP = "reconcile a git branch into the clusters continuously (webhooks, drift, leader election)"
+EXAMPLE = (
+    "mofang-gitops controller --repo-url https://git.example.com/platform.git --branch main "
+    "--interval 60s --listen 0.0.0.0:8080 --webhook-secret-file /etc/mofang/webhook-secret"
+)
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the controller's options."""
+    parser.add_argument("--repo-url", required=True, help="git URL (file://, https://, ssh://)")
+    parser.add_argument("--branch", default="main", help="branch to follow (default: main)")
+    parser.add_argument("--interval", default="60s", help="poll and drift interval (default 60s)")
+    parser.add_argument("--listen", default="0.0.0.0:8080", metavar="HOST:PORT")
+    parser.add_argument("--webhook-secret-file", type=Path, help="file holding the secret")
+    parser.add_argument("--cache-dir", type=Path, default=Path("/tmp/mofang-cache"))
+    parser.add_argument("--leader-election", action="store_true", help="hold a Lease to apply")
+    parser.add_argument("--lease-name", default="mofang-gitops-controller")
+    parser.add_argument("--identity", default=os.environ.get("POD_NAME") or socket.gethostname())
+    parser.add_argument("--no-events", action="store_true", help="do not record Kubernetes Events")
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:8080`` for IPv6) as a socket address."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise UsageError(f"--listen {value!r}: expected HOST:PORT")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def _secret(path: Path | None) -> bytes:
+    if path is None:
+        log.warning("no --webhook-secret-file: every webhook will be refused (401)")
+        return b""
+    try:
+        return path.read_bytes().strip()
+    except OSError as e:
+        raise UsageError(f"--webhook-secret-file {path}: {e.strerror}") from e
+
+
+def _elector(args: argparse.Namespace) -> LeaderElector | None:
+    if not args.leader_election:
+        return None
+    cluster = Cluster("lease", args.kubeconfig, args.context)
+    return LeaderElector(cluster, LeaseOptions(args.lease_name, args.identity))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run until SIGTERM/SIGINT; exit 0 after a clean stop."""
+    try:
+        interval = float(duration_seconds(args.interval))
+    except ValueError as e:
+        raise UsageError(f"--interval {args.interval!r}: {e}") from e
+    options = ControllerOptions(args.repo_url, args.branch, args.cache_dir, interval)
+    applier = EngineApplier(args.kubeconfig, args.context)
+    elector = _elector(args)
+    controller = Controller(
+        options, applier, may_apply=elector.is_leader if elector else (lambda: True)
+    )
+    if not args.no_events:
+        controller.on_result = EventRecorder(applier.cluster_of, controller.namespaces).record
+    server = ControllerServer(
+        parse_listen(args.listen), controller, _secret(args.webhook_secret_file)
+    )
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        controller.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    server.start()
+    if elector:
+        elector.start()
+    logging.getLogger("mofang_gitops").setLevel(logging.DEBUG if args.debug else logging.INFO)
+    log.info("controller listening on %s, following %s", server.url, args.branch)
+    try:
+        controller.run()
+    finally:
+        if elector:
+            elector.stop(release=True)
+        server.shutdown()
+        applier.close()
+    return 0
