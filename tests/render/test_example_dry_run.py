@@ -38,6 +38,13 @@ def test_every_project_and_notebook_of_the_example_is_rendered(
             assert (name, f"Notebook.{notebook}") in rendered
 
 
+def test_the_example_renders_to_identical_bytes_twice(targets: list[RenderedTarget]) -> None:
+    again = render_repo(validate_repo(load_repo(DirectoryTree(REPO_ROOT))))
+    assert [(t.target, [m.text for m in t.manifests]) for t in again] == [
+        (t.target, [m.text for m in t.manifests]) for t in targets
+    ]
+
+
 def test_every_object_of_the_example_passes_server_side_dry_run(
     targets: list[RenderedTarget], server_dry_run: DryRun
 ) -> None:
