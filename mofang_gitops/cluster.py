@@ -53,9 +53,14 @@ class RetryPolicy:
 
 
 def should_retry(error: ClusterError, *, conflicts: bool) -> bool:
-    """Whether ``error`` is worth another attempt; apply conflicts (409) never are."""
+    """Whether ``error`` is worth another attempt.
+
+    A 409 is retried where it means "the object changed under you" (``conflicts``), never for
+    apply (another manager owns the field: retrying changes nothing) nor for a failed UID
+    precondition (the object is another incarnation now).
+    """
     if isinstance(error, ConflictError) or error.status == 409:
-        return conflicts
+        return conflicts and "precondition" not in str(error).lower()
     return error.retriable
 
 
@@ -410,7 +415,7 @@ class Cluster:
             self.request(
                 "DELETE", info.path(namespace, name),
                 subject=object_id(self.name, kind, namespace, name), verb="delete",
-                body=options, dry_run=dry_run, retry_conflicts=not uid,
+                body=options, dry_run=dry_run,
             )  # fmt: skip
         except NotFoundError:
             return False

@@ -1,0 +1,280 @@
+"""The resource manager: plan and apply rendered targets on many clusters, prune what git dropped.
+
+One run per cluster, clusters in parallel; inside a cluster: read live state and inventories
+(one LIST per kind), apply stage by stage, record the inventory, then prune. A cluster that does
+not answer fails its own targets' entries and nothing else. ``plan`` is ``apply`` with
+``dry_run``: the same decisions, no writes, server-side dry runs only for objects that change.
+
+The inventory is written twice at most per target and only when it changes: after apply with
+old and new entries together (so a run killed before prune leaves the stale entries listed and
+the next run prunes them), then after prune without what was deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from mofang_gitops.cluster import Cluster, RetryPolicy
+from mofang_gitops.engine.applying import RUN_SKIPPED, ApplyOptions, Work, apply_stage
+from mofang_gitops.engine.changesets import Action, ChangeSet, ChangeSetEntry
+from mofang_gitops.engine.inventory import (
+    Inventory,
+    InventoryEntry,
+    find_inventories,
+    write_inventory,
+)
+from mofang_gitops.engine.livestate import (
+    LiveState,
+    check_reachable,
+    group_of,
+    read_live,
+    wanted_kinds,
+)
+from mofang_gitops.engine.pruning import Candidate, PruneOptions, delete_stale, plan_prune
+from mofang_gitops.engine.sorting import Stage, group_by_stage
+from mofang_gitops.engine.waiting import wait_established
+from mofang_gitops.errors import ClusterError
+from mofang_gitops.manifests import SYSTEM_NAMESPACE, ObjectRef, RenderedTarget, Target
+
+log = logging.getLogger(__name__)
+
+_KEPT = frozenset({Action.CREATED, Action.CONFIGURED, Action.UNCHANGED, Action.REPLACED})
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Reported after each stage of each cluster (and after prune)."""
+
+    cluster: str
+    stage: str
+    done: int
+    total: int
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+class ResourceManager:
+    """Plans and applies rendered targets on the clusters it is given, by cluster name."""
+
+    def __init__(
+        self, clusters: Mapping[str, Cluster], *, progress: ProgressCallback | None = None
+    ) -> None:
+        self.clusters = dict(clusters)
+        self.progress = progress
+
+    def plan(
+        self, targets: Iterable[RenderedTarget], options: ApplyOptions | None = None
+    ) -> ChangeSet:
+        """What ``apply`` would do (prune included unless ``options.prune`` is False)."""
+        return self._run(targets, replace(options or ApplyOptions(prune=True), dry_run=True))
+
+    def apply(
+        self, targets: Iterable[RenderedTarget], options: ApplyOptions | None = None
+    ) -> ChangeSet:
+        """Make the clusters match ``targets``; every object gets an entry, failures included."""
+        return self._run(targets, options or ApplyOptions())
+
+    def _run(self, targets: Iterable[RenderedTarget], options: ApplyOptions) -> ChangeSet:
+        by_cluster: dict[str, list[RenderedTarget]] = {}
+        for rendered in targets:
+            by_cluster.setdefault(rendered.target.cluster, []).append(rendered)
+        if not by_cluster:
+            return ChangeSet()
+        with ThreadPoolExecutor(max_workers=len(by_cluster)) as pool:
+            runs = [pool.submit(self._run_cluster, n, t, options) for n, t in by_cluster.items()]
+            results = [run.result() for run in runs]
+        return ChangeSet.of(entry for entries in results for entry in entries)
+
+    def _run_cluster(
+        self, name: str, targets: list[RenderedTarget], options: ApplyOptions
+    ) -> list[ChangeSetEntry]:
+        cluster = self.clusters.get(name)
+        if cluster is None:
+            return _fail_all(name, targets, f"no cluster {name!r} configured (kubeconfig context?)")
+        try:
+            return _ClusterRun(cluster, targets, options, self.progress).execute()
+        except ClusterError as err:
+            log.error("%s: cluster unreachable: %s", name, err)
+            return _fail_all(name, targets, f"cluster unreachable: {err}")
+
+
+def connect(
+    targets: Iterable[RenderedTarget],
+    kubeconfig: str | Path | None = None,
+    *,
+    context: str | None = None,
+    retry: RetryPolicy | None = None,
+) -> dict[str, Cluster]:
+    """One :class:`Cluster` per cluster name of ``targets``, through its kubeconfig context.
+
+    ``context`` overrides every target's own context (``--context``).
+    """
+    clusters: dict[str, Cluster] = {}
+    for rendered in targets:
+        name = rendered.target.cluster
+        if name not in clusters:
+            ctx = context or rendered.kube_context or name
+            clusters[name] = Cluster(name, kubeconfig, ctx, retry=retry)
+    return clusters
+
+
+class _ClusterRun:
+    """Everything done on one cluster in one run."""
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        targets: list[RenderedTarget],
+        options: ApplyOptions,
+        progress: ProgressCallback | None,
+    ) -> None:
+        self.cluster = cluster
+        self.targets = targets
+        self.options = options
+        self.progress = progress
+        self.live = LiveState()
+        self.inventories: dict[Target, Inventory] = {}
+
+    def execute(self) -> list[ChangeSetEntry]:
+        self.read()
+        works = [
+            Work(rt.target, m, self.live.get(m.ref), m.ref in self.inventories[rt.target].refs,
+                 self.live.error(m.ref))
+            for rt in self.targets for m in rt.manifests
+        ]  # fmt: skip
+        entries = self.apply_stages(works)
+        return entries + self.record_and_prune(entries)
+
+    def read(self) -> None:
+        """LIST desired kinds (and inventories) once; then kinds only the inventories name."""
+        check_reachable(self.cluster)
+        pairs = [(m.api_version, m.ref) for rt in self.targets for m in rt.manifests]
+        pairs.append(("v1", ObjectRef("", "ConfigMap", SYSTEM_NAMESPACE, "inventory")))
+        wanted = wanted_kinds(pairs)
+        covered = {key: (None if ns is None or len(ns) > 1 else ns) for key, ns in wanted.items()}
+        read_live(self.cluster, covered, into=self.live, concurrency=self.options.concurrency)
+        found = find_inventories(self.live.objects.values())
+        for rt in self.targets:
+            t = rt.target
+            self.inventories[t] = found.get((t.environment, t.project)) or Inventory(
+                t.environment, t.project
+            )
+        extra = [
+            (e.api_version, e.ref)
+            for inventory in self.inventories.values()
+            for e in inventory.entries
+            if not _covered(covered, e.api_version, e.ref)
+        ]
+        if extra:
+            read_live(self.cluster, wanted_kinds(extra), into=self.live)
+
+    def apply_stages(self, works: list[Work]) -> list[ChangeSetEntry]:
+        entries: list[ChangeSetEntry] = []
+        for stage, group in group_by_stage(works, lambda w: w.manifest.ref):
+            done = apply_stage(self.cluster, group, self.options)
+            entries.extend(done)
+            crds = [
+                e.ref.name for e in done
+                if e.ref.kind == "CustomResourceDefinition" and e.action in _KEPT
+            ]  # fmt: skip
+            if stage is Stage.CLUSTER and crds and not self.options.dry_run:
+                wait_established(self.cluster, crds)
+            self._report(str(stage), len(entries), len(works))
+        return entries
+
+    def record_and_prune(self, applied: list[ChangeSetEntry]) -> list[ChangeSetEntry]:
+        entries: list[ChangeSetEntry] = []
+        kept: dict[Target, Inventory] = {}
+        for rt in self.targets:
+            mine = [e for e in applied if e.target == rt.target]
+            kept[rt.target] = self._kept(rt.target, mine)
+            entries.extend(self._store(self.inventories[rt.target], kept[rt.target]))
+        if not self.options.prune:
+            return entries
+        plans = {
+            rt.target: plan_prune(
+                self.cluster.name, rt.target, kept[rt.target],
+                frozenset(m.ref for m in rt.manifests), self.live, self._prune_options(rt.target),
+            )
+            for rt in self.targets
+        }  # fmt: skip
+        candidates = [c for plan in plans.values() for c in plan.delete]
+        deleted = self._delete(candidates)
+        entries.extend(e for plan in plans.values() for e in plan.skipped)
+        entries.extend(deleted)
+        gone = {(e.target, e.ref) for e in deleted if e.action is Action.DELETED}
+        for target, plan in plans.items():
+            final = kept[target].replace(
+                e for e in kept[target].entries
+                if e not in plan.forget and (target, e.ref) not in gone
+            )  # fmt: skip
+            entries.extend(self._store(kept[target], final))
+        self._report("prune", len(deleted), len(candidates))
+        return entries
+
+    def _kept(self, target: Target, mine: list[ChangeSetEntry]) -> Inventory:
+        """Old entries plus every desired object now in the cluster (latest apiVersion wins)."""
+        old = self.inventories[target]
+        applied = {
+            InventoryEntry(e.ref, e.api_version)
+            for e in mine
+            if e.action in _KEPT or (e.action is Action.SKIPPED and e.reason == RUN_SKIPPED)
+        }
+        refs = {e.ref for e in applied}
+        return old.replace({e for e in old.entries if e.ref not in refs} | applied)
+
+    def _store(self, before: Inventory, after: Inventory) -> list[ChangeSetEntry]:
+        if after.entries == before.entries or self.options.dry_run:
+            return []
+        try:
+            write_inventory(self.cluster, after)
+        except ClusterError as err:
+            ref = ObjectRef("", "ConfigMap", SYSTEM_NAMESPACE, after.name)
+            return [ChangeSetEntry(self.cluster.name, ref, Action.FAILED, f"inventory: {err}")]
+        return []
+
+    def _delete(self, candidates: list[Candidate]) -> list[ChangeSetEntry]:
+        if self.options.dry_run:  # no request: a planned deletion is reported as such
+            return [
+                ChangeSetEntry(self.cluster.name, c.entry.ref, Action.DELETED, "removed from git",
+                               "", c.entry.api_version, c.target)
+                for _, group in group_by_stage(candidates, lambda c: c.entry.ref, reverse=True)
+                for c in group
+            ]  # fmt: skip
+        options = PruneOptions(concurrency=self.options.concurrency)
+        return delete_stale(self.cluster, candidates, options)
+
+    def _prune_options(self, target: Target) -> PruneOptions:
+        o = self.options
+        return PruneOptions(
+            dry_run=o.dry_run, allow_empty=o.allow_empty_prune, allow_mass=o.allow_mass_prune,
+            project_removed=target.project in o.removed_projects,
+            allow_namespace_deletion=o.allow_namespace_deletion, concurrency=o.concurrency,
+        )  # fmt: skip
+
+    def _report(self, stage: str, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(Progress(self.cluster.name, stage, done, total))
+
+
+def _covered(
+    covered: Mapping[tuple[str, str], set[str] | None], api_version: str, ref: ObjectRef
+) -> bool:
+    """Whether the first read already listed where ``ref`` would be."""
+    for (listed_version, kind), namespaces in covered.items():
+        if kind == ref.kind and group_of(listed_version) == group_of(api_version):
+            return namespaces is None or ref.namespace in namespaces
+    return False
+
+
+def _fail_all(cluster: str, targets: list[RenderedTarget], reason: str) -> list[ChangeSetEntry]:
+    return [
+        ChangeSetEntry(cluster, m.ref, Action.FAILED, reason, "", m.api_version, rt.target)
+        for rt in targets
+        for m in rt.manifests
+    ]

@@ -1,0 +1,167 @@
+"""Prune: delete what we applied before and git no longer wants, and nothing else.
+
+Candidates are ``inventory - desired``, never "everything with our label", and each must still
+carry our managed-by label *and* its project's label on the live object: a person who removes
+the labels takes the object over, and prune leaves it alone. Deletion is by UID, so an object
+re-created under the same name since the read is never touched. Guards stop the mistakes that
+cost most, each overridable by an explicit option: an empty render of a project that has an
+inventory (a broken template looks exactly like that), a prune of more than half of a project,
+and deleting a Namespace or PersistentVolume (their data) while the project still exists.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from mofang_gitops.cluster import Cluster
+from mofang_gitops.engine.changesets import Action, ChangeSetEntry
+from mofang_gitops.engine.inventory import Inventory, InventoryEntry
+from mofang_gitops.engine.livestate import LiveState
+from mofang_gitops.engine.sorting import group_by_stage
+from mofang_gitops.errors import ClusterError
+from mofang_gitops.manifests import LABEL_MANAGED_BY, LABEL_PROJECT, MANAGER, ObjectRef, Target
+
+log = logging.getLogger(__name__)
+
+PROTECTED_KINDS = frozenset({"Namespace", "PersistentVolume"})
+
+
+@dataclass(frozen=True)
+class PruneOptions:
+    """Which guards are relaxed for one project's prune."""
+
+    dry_run: bool = False
+    allow_empty: bool = False
+    allow_mass: bool = False
+    project_removed: bool = False
+    """The project was deleted from git: an empty render and a full prune are expected."""
+    allow_namespace_deletion: bool = False
+    """With ``project_removed``: Namespaces and PersistentVolumes may go too."""
+    concurrency: int = 8
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A stale inventory entry and its live object."""
+
+    target: Target
+    entry: InventoryEntry
+    live: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PrunePlan:
+    """What prune will delete, what it refuses (with reasons), and what to forget."""
+
+    delete: tuple[Candidate, ...] = ()
+    skipped: tuple[ChangeSetEntry, ...] = ()
+    forget: frozenset[InventoryEntry] = frozenset()
+    """Stale entries no longer ours (gone, or labels removed): dropped from the inventory."""
+
+
+def is_ours(obj: dict[str, Any], project: str) -> bool:
+    """Whether a live object still carries our managed-by label and ``project``'s label."""
+    labels = obj.get("metadata", {}).get("labels") or {}
+    return labels.get(LABEL_MANAGED_BY) == MANAGER and labels.get(LABEL_PROJECT) == project
+
+
+def plan_prune(
+    cluster: str,
+    target: Target,
+    inventory: Inventory,
+    desired: frozenset[ObjectRef],
+    live: LiveState,
+    options: PruneOptions,
+) -> PrunePlan:
+    """Select what to delete for one target, applying every guard."""
+    stale = sorted(e for e in inventory.entries if e.ref not in desired)
+    candidates: list[Candidate] = []
+    skipped: list[ChangeSetEntry] = []
+    forget: set[InventoryEntry] = set()
+    for entry in stale:
+        obj = live.get(entry.ref)
+        if error := live.error(entry.ref):
+            skipped.append(_skip(cluster, target, entry, f"cannot read live state: {error}"))
+        elif obj is None or not is_ours(obj, target.project):
+            forget.add(entry)
+            reason = "no longer labelled as ours (or already gone); left alone"
+            skipped.append(_skip(cluster, target, entry, reason))
+        else:
+            candidates.append(Candidate(target, entry, obj))
+    refusal = _refusal(len(candidates), len(inventory.entries), bool(desired), target, options)
+    if refusal:
+        skipped.extend(_skip(cluster, target, c.entry, refusal) for c in candidates)
+        return PrunePlan((), tuple(skipped), frozenset(forget))
+    allowed = []
+    for candidate in candidates:
+        if candidate.entry.ref.kind in PROTECTED_KINDS and not (
+            options.project_removed and options.allow_namespace_deletion
+        ):
+            reason = (
+                f"{candidate.entry.ref.kind} is deleted only when its project is removed "
+                "and --allow-namespace-deletion is given"
+            )
+            skipped.append(_skip(cluster, target, candidate.entry, reason))
+        else:
+            allowed.append(candidate)
+    return PrunePlan(tuple(allowed), tuple(skipped), frozenset(forget))
+
+
+def _refusal(
+    stale: int, total: int, has_desired: bool, target: Target, options: PruneOptions
+) -> str:
+    if not stale or options.project_removed:
+        return ""
+    if not has_desired and not options.allow_empty:
+        return (
+            f"prune refused: the render of project {target.project} is empty but its inventory "
+            f"lists {total} objects; use --allow-empty-prune if that is intended"
+        )
+    if stale * 2 > total and not options.allow_mass:
+        return (
+            f"prune refused: would delete {stale} of {total} objects of project "
+            f"{target.project} (more than half); use --allow-mass-prune if that is intended"
+        )
+    return ""
+
+
+def delete_stale(
+    cluster: Cluster, candidates: Sequence[Candidate], options: PruneOptions
+) -> list[ChangeSetEntry]:
+    """Delete candidates stage by stage in reverse apply order, concurrently within a stage."""
+    entries: list[ChangeSetEntry] = []
+    for _, group in group_by_stage(candidates, lambda c: c.entry.ref, reverse=True):
+        workers = max(1, min(options.concurrency, len(group)))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            entries.extend(pool.map(lambda c: _delete_one(cluster, c, options), group))
+    return entries
+
+
+def _delete_one(cluster: Cluster, candidate: Candidate, options: PruneOptions) -> ChangeSetEntry:
+    ref, api_version = candidate.entry.ref, candidate.entry.api_version
+    uid = str(candidate.live.get("metadata", {}).get("uid", ""))
+    try:
+        cluster.delete(
+            api_version, ref.kind, ref.namespace, ref.name, uid=uid, dry_run=options.dry_run
+        )
+    except ClusterError as err:
+        return _entry(cluster.name, candidate.target, candidate.entry, Action.FAILED, str(err))
+    if not options.dry_run:
+        log.info("%s:%s: deleted (pruned)", cluster.name, ref)
+    reason = "removed from git"
+    return _entry(cluster.name, candidate.target, candidate.entry, Action.DELETED, reason)
+
+
+def _skip(cluster: str, target: Target, entry: InventoryEntry, reason: str) -> ChangeSetEntry:
+    log.info("%s:%s: not pruned: %s", cluster, entry.ref, reason)
+    return _entry(cluster, target, entry, Action.SKIPPED, reason)
+
+
+def _entry(
+    cluster: str, target: Target, entry: InventoryEntry, action: Action, reason: str
+) -> ChangeSetEntry:
+    return ChangeSetEntry(cluster, entry.ref, action, reason, "", entry.api_version, target)

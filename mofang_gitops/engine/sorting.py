@@ -1,0 +1,79 @@
+"""Apply order: what must exist before what.
+
+Namespaced objects need their Namespace; workloads need their ServiceAccount, quota, claims and
+config; routes point at Services. Applying in stages avoids "namespace not found" and admission
+surprises without waiting on anything but the previous stage. Prune walks the stages backwards so
+a route disappears before its Service and a Namespace (when deletion is allowed at all) goes last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from enum import IntEnum
+from typing import TypeVar
+
+from mofang_gitops.manifests import ObjectRef
+
+T = TypeVar("T")
+
+
+class Stage(IntEnum):
+    """Apply stages, in order."""
+
+    CLUSTER = 0
+    """Namespaces, CRDs and other cluster-scoped objects (Volcano Queue, PersistentVolume)."""
+    CONFIG = 1
+    """Namespaced configuration: ServiceAccount, RBAC, quota, claims, ConfigMaps, Secrets."""
+    SERVICES = 2
+    WORKLOADS = 3
+    """StatefulSets, training jobs, Katib experiments, Argo templates and runs, and the rest."""
+    ROUTING = 4
+    """Istio VirtualServices and other routes that point at Services."""
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
+_CONFIG_KINDS = frozenset(
+    {
+        "ServiceAccount",
+        "Role",
+        "RoleBinding",
+        "ResourceQuota",
+        "LimitRange",
+        "PersistentVolumeClaim",
+        "ConfigMap",
+        "Secret",
+        "NetworkPolicy",
+        "PodDisruptionBudget",
+    }
+)
+_ROUTING_KINDS = frozenset(
+    {"VirtualService", "DestinationRule", "Gateway", "Ingress", "HTTPRoute", "AuthorizationPolicy"}
+)
+
+
+def stage_of(ref: ObjectRef) -> Stage:
+    """Return the apply stage of an object (unknown namespaced kinds count as workloads)."""
+    if not ref.namespace or ref.kind in ("Namespace", "CustomResourceDefinition"):
+        return Stage.CLUSTER
+    if ref.kind in _CONFIG_KINDS:
+        return Stage.CONFIG
+    if ref.kind == "Service":
+        return Stage.SERVICES
+    if ref.kind in _ROUTING_KINDS:
+        return Stage.ROUTING
+    return Stage.WORKLOADS
+
+
+def group_by_stage(
+    items: Iterable[T], ref: Callable[[T], ObjectRef], *, reverse: bool = False
+) -> list[tuple[Stage, list[T]]]:
+    """Group items by stage, stages in apply order (or prune order with ``reverse``).
+
+    Items keep their relative order inside a stage; empty stages are left out.
+    """
+    stages: dict[Stage, list[T]] = {}
+    for item in items:
+        stages.setdefault(stage_of(ref(item)), []).append(item)
+    return sorted(stages.items(), key=lambda pair: pair[0], reverse=reverse)
