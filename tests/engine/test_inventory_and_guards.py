@@ -1,0 +1,119 @@
+"""Inventory format and the prune guards, decided without a cluster."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mofang_gitops.engine.changesets import Action
+from mofang_gitops.engine.inventory import Inventory, InventoryEntry, find_inventories
+from mofang_gitops.engine.livestate import LiveState
+from mofang_gitops.engine.pruning import PruneOptions, plan_prune
+from mofang_gitops.manifests import ObjectRef, Target
+from tests.engine.builders import labels
+
+TARGET = Target("dev", "c", "vision")
+
+
+def entry(
+    kind: str, name: str, namespace: str = "vision", api_version: str = "v1"
+) -> InventoryEntry:
+    group = api_version.rsplit("/", 1)[0] if "/" in api_version else ""
+    return InventoryEntry(ObjectRef(group, kind, namespace, name), api_version)
+
+
+def live_of(entries: list[InventoryEntry], project: str = "vision", **overrides: Any) -> LiveState:
+    state = LiveState()
+    state.add(
+        {
+            "apiVersion": e.api_version,
+            "kind": e.ref.kind,
+            "metadata": {
+                "name": e.ref.name,
+                "namespace": e.ref.namespace,
+                "uid": "u",
+                "labels": labels(project),
+            },
+        }
+        for e in entries
+    )
+    return state
+
+
+ENTRIES = [
+    entry("Namespace", "vision", ""),
+    entry("ConfigMap", "a"),
+    entry("ConfigMap", "b"),
+    entry("Service", "nb"),
+    entry("StatefulSet", "nb", api_version="apps/v1"),
+    entry("PersistentVolume", "vision-project", ""),
+]
+INVENTORY = Inventory("dev", "vision", frozenset(ENTRIES))
+
+
+def test_inventory_round_trips_through_its_configmap():
+    cm = INVENTORY.to_configmap("central")
+    assert (
+        cm["metadata"]["name"] == "inventory-dev-vision"
+        and cm["metadata"]["namespace"] == "mofang-system"
+    )
+    assert cm["data"]["objects"].splitlines()[0] == "ConfigMap/vision/a v1"
+    cm["metadata"]["labels"] = cm["metadata"]["labels"]
+    found = find_inventories([cm | {"kind": "ConfigMap"}])
+    assert found[("dev", "vision")] == INVENTORY
+
+
+def test_prune_deletes_only_stale_entries_that_are_live_and_ours():
+    desired = frozenset(e.ref for e in ENTRIES if e.ref.name != "b")
+    plan = plan_prune("c", TARGET, INVENTORY, desired, live_of(ENTRIES), PruneOptions())
+    assert [c.entry.ref.name for c in plan.delete] == ["b"]
+    assert not plan.skipped
+
+
+def test_prune_leaves_objects_whose_labels_say_another_project():
+    desired = frozenset(e.ref for e in ENTRIES if e.ref.name != "b")
+    plan = plan_prune(
+        "c", TARGET, INVENTORY, desired, live_of(ENTRIES, project="other"), PruneOptions()
+    )
+    assert not plan.delete
+    assert [e.action for e in plan.skipped] == [Action.SKIPPED]
+    assert plan.forget == {entry("ConfigMap", "b")}
+
+
+def test_mass_prune_guard_refuses_more_than_half_unless_allowed():
+    desired = frozenset({ENTRIES[0].ref, ENTRIES[5].ref})  # 4 of 6 would go
+    plan = plan_prune("c", TARGET, INVENTORY, desired, live_of(ENTRIES), PruneOptions())
+    assert not plan.delete and len(plan.skipped) == 4
+    assert (
+        "more than half" in plan.skipped[0].reason
+        and "--allow-mass-prune" in plan.skipped[0].reason
+    )
+    allowed = plan_prune(
+        "c", TARGET, INVENTORY, desired, live_of(ENTRIES), PruneOptions(allow_mass=True)
+    )
+    assert len(allowed.delete) == 4
+
+
+def test_empty_render_guard_refuses_unless_allowed_or_project_removed():
+    plan = plan_prune(
+        "c", TARGET, INVENTORY, frozenset(), live_of(ENTRIES), PruneOptions(allow_mass=True)
+    )
+    assert not plan.delete and "render of project vision is empty" in plan.skipped[0].reason
+    allowed = plan_prune(
+        "c",
+        TARGET,
+        INVENTORY,
+        frozenset(),
+        live_of(ENTRIES),
+        PruneOptions(allow_empty=True, allow_mass=True),
+    )
+    assert {c.entry.ref.kind for c in allowed.delete} == {"ConfigMap", "Service", "StatefulSet"}
+    assert {e.ref.kind for e in allowed.skipped} == {"Namespace", "PersistentVolume"}
+
+
+def test_namespace_and_pv_go_only_when_project_removed_and_deletion_allowed():
+    removed = PruneOptions(project_removed=True)
+    plan = plan_prune("c", TARGET, INVENTORY, frozenset(), live_of(ENTRIES), removed)
+    assert "Namespace" not in {c.entry.ref.kind for c in plan.delete}
+    everything = PruneOptions(project_removed=True, allow_namespace_deletion=True)
+    plan = plan_prune("c", TARGET, INVENTORY, frozenset(), live_of(ENTRIES), everything)
+    assert len(plan.delete) == len(ENTRIES)
