@@ -1,0 +1,223 @@
+"""Git revisions as file trees, and what changed between two of them.
+
+This is the only module that imports ``git`` (gitpython): every other stage sees a revision as a
+``FileTree``, so loading a commit is loading a directory. Commits are read blob by blob from the
+object database and never checked out, so the user's working tree, index and HEAD are left alone
+(``diff`` runs in the middle of someone's work). The repository may hold the platform in a
+subdirectory (``--repo`` below the git root); paths are reported relative to that directory.
+
+Remote operations for the controller (clone, fetch, following a branch) belong here as well.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+
+import git
+from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
+
+from mofang_gitops.errors import GitError, Location
+from mofang_gitops.trees import _SKIP_DIRS, _WALKED_TOPS
+from mofang_gitops.yamlio import MAX_FILE_BYTES, YAMLFileError
+
+log = logging.getLogger(__name__)
+
+_SYMLINK_MODE = "120000"
+_LITERAL = {"GIT_LITERAL_PATHSPECS": "1"}
+"""Paths given to git are names, never glob patterns."""
+
+
+@contextmanager
+def _opened(repo_path: Path | str) -> Iterator[tuple[git.Repo, str]]:
+    """Open the git repository holding ``repo_path``; yield it and the path's prefix in it."""
+    repo = _open(repo_path)
+    try:
+        yield repo, _prefix(repo, Path(repo_path))
+    finally:
+        repo.close()
+
+
+def _open(repo_path: Path | str) -> git.Repo:
+    try:
+        return git.Repo(repo_path, search_parent_directories=True)
+    except (InvalidGitRepositoryError, NoSuchPathError) as e:
+        raise GitError(f"{repo_path}: not a git repository (or any parent)") from e
+
+
+def _prefix(repo: git.Repo, repo_path: Path) -> str:
+    """``repo_path`` relative to the top of the work tree as a path prefix: ``''`` or ``a/``."""
+    if repo.bare or repo.working_tree_dir is None:
+        return ""
+    top = Path(repo.working_tree_dir).resolve()
+    relative = repo_path.resolve().relative_to(top).as_posix()
+    return "" if relative == "." else relative + "/"
+
+
+def _check_rev(rev: str) -> None:
+    if not rev or rev.startswith("-") or any(c.isspace() or c == "\0" for c in rev):
+        raise GitError(f"{rev!r} is not a revision name")
+
+
+def _resolve(repo: git.Repo, rev: str) -> str:
+    _check_rev(rev)
+    try:
+        sha: str = repo.git.rev_parse("--verify", "--quiet", f"{rev}^{{commit}}")
+    except GitCommandError as e:
+        where = repo.working_tree_dir or repo.git_dir
+        raise GitError(
+            f"unknown revision {rev!r} in {where} (fetch it first, e.g. `git fetch origin`)"
+        ) from e
+    return sha.strip()
+
+
+def resolve(repo_path: Path | str, rev: str) -> str:
+    """Return the full commit sha ``rev`` names; raise ``GitError`` when it names none."""
+    with _opened(repo_path) as (repo, _):
+        return _resolve(repo, rev)
+
+
+def merge_base(repo_path: Path | str, base: str, head: str | None) -> str:
+    """Return the best common ancestor of ``base`` and ``head`` (``HEAD`` when None)."""
+    with _opened(repo_path) as (repo, _):
+        base_sha, head_sha = _resolve(repo, base), _resolve(repo, head or "HEAD")
+        try:
+            found: str = repo.git.merge_base(base_sha, head_sha)
+        except GitCommandError as e:
+            raise GitError(f"{base} and {head or 'HEAD'} have no common ancestor") from e
+        return found.strip()
+
+
+def _pathspecs(prefix: str) -> list[str]:
+    return [prefix + top for top in _WALKED_TOPS]
+
+
+def _strip(paths: list[str], prefix: str) -> list[str]:
+    return sorted({p[len(prefix) :] for p in paths if p.startswith(prefix)})
+
+
+def _split_z(output: str) -> list[str]:
+    return [item for item in output.split("\0") if item]
+
+
+def changed_paths(repo_path: Path | str, base: str, head: str | None = None) -> list[str]:
+    """Platform files that differ between ``base`` and ``head``, relative to ``repo_path``.
+
+    With ``head`` None the working tree is compared, staged or not, untracked files included.
+    A rename is reported as its old and its new path.
+    """
+    with _opened(repo_path) as (repo, prefix):
+        specs = _pathspecs(prefix)
+        base_sha = _resolve(repo, base)
+        revs = [base_sha] if head is None else [base_sha, _resolve(repo, head)]
+        try:
+            diff = repo.git.diff(
+                "--name-only",
+                "-z",
+                "--no-renames",
+                "--no-ext-diff",
+                *revs,
+                "--",
+                *specs,
+                env=_LITERAL,
+            )
+            untracked = ""
+            if head is None and not repo.bare:
+                # Ignored files too: the working-tree loader sees them, so they can change output.
+                untracked = repo.git.ls_files("--others", "-z", "--", *specs, env=_LITERAL)
+        except GitCommandError as e:
+            raise GitError(f"git diff {base}..{head or 'working tree'} failed: {e.stderr}") from e
+        return _strip(_split_z(diff) + _split_z(untracked), prefix)
+
+
+class GitTree:
+    """The platform files of one commit, read from the object database (``FileTree``).
+
+    Use it as a context manager (or call ``close``): gitpython keeps ``git cat-file`` processes.
+    """
+
+    def __init__(self, repo_path: Path | str, rev: str) -> None:
+        self._repo = _open(repo_path)
+        try:
+            self._prefix = _prefix(self._repo, Path(repo_path))
+            self.rev = rev
+            self.sha = _resolve(self._repo, rev)
+        except BaseException:
+            self._repo.close()
+            raise
+        self._entries: dict[str, tuple[str, str, int]] | None = None
+
+    def __enter__(self) -> GitTree:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the git helper processes."""
+        self._repo.close()
+
+    @property
+    def label(self) -> str:
+        """``<rev>:`` as git writes a path in a revision."""
+        return f"{self.rev}:"
+
+    def files(self) -> list[tuple[str, bool]]:
+        """Every platform file of the commit as ``(path, is_symlink)``, sorted."""
+        return sorted((path, mode == _SYMLINK_MODE) for path, (mode, _, _) in self._index().items())
+
+    def read(self, path: str) -> bytes:
+        """Return a blob's bytes; oversized blobs are refused before they are read."""
+        entry = self._index().get(path)
+        if entry is None:
+            raise FileNotFoundError(f"{self.label}{path}: no such file")
+        mode, sha, size = entry
+        if mode == _SYMLINK_MODE:
+            raise PermissionError(f"{self.label}{path}: is a symlink")
+        if size > MAX_FILE_BYTES:
+            raise YAMLFileError(
+                Location(path),
+                f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit",
+                "split it into several files",
+            )
+        data: bytes = self._repo.odb.stream(bytes.fromhex(sha)).read()
+        return data
+
+    def _index(self) -> dict[str, tuple[str, str, int]]:
+        """``path -> (mode, blob sha, size)`` from one ``git ls-tree`` call (cheap on big trees)."""
+        if self._entries is None:
+            try:
+                listing = self._repo.git.ls_tree(
+                    "-r",
+                    "-l",
+                    "-z",
+                    "--full-tree",
+                    self.sha,
+                    "--",
+                    *_pathspecs(self._prefix),
+                    env=_LITERAL,
+                )
+            except GitCommandError as e:
+                raise GitError(f"cannot list {self.rev}: {e.stderr}") from e
+            self._entries = self._parse_listing(listing)
+        return self._entries
+
+    def _parse_listing(self, listing: str) -> dict[str, tuple[str, str, int]]:
+        entries = {}
+        for record in _split_z(listing):
+            info, _, full_path = record.partition("\t")
+            mode, kind, sha, size = info.split()
+            path = full_path[len(self._prefix) :]
+            if kind != "blob" or _SKIP_DIRS.intersection(path.split("/")[:-1]):
+                log.debug("%s%s: skipped (%s)", self.label, path, kind)
+                continue
+            entries[path] = (mode, sha, int(size) if size.isdigit() else 0)
+        return entries

@@ -1,0 +1,213 @@
+"""Preview a change: load and validate both revisions, render what the change touches, compare.
+
+Only projects whose files changed are loaded in full and rendered, unless platform or environment
+files changed (then every project is). The other projects still load their ``project.yaml`` and
+``quota.yaml``, as capacity checks and the impact figures sum quotas over all projects; the base
+revision borrows those unchanged specs from the head revision instead of reading them again, which
+keeps a one-project preview of a large repository fast (DESIGN.md section 10).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+
+from mofang_gitops.errors import Problem, UsageError
+from mofang_gitops.loading import Repo, load_repo
+from mofang_gitops.manifests import RenderedTarget
+from mofang_gitops.previewing.impact import Snapshot, project_impact
+from mofang_gitops.previewing.objects import TargetChanges, diff_targets
+from mofang_gitops.previewing.previews import Preview, ProjectPreview
+from mofang_gitops.rendering import render_repo
+from mofang_gitops.trees import FileTree
+from mofang_gitops.validating import Validation, validate_repo
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PreviewOptions:
+    """Filters and diff settings of a preview."""
+
+    environments: frozenset[str] = frozenset()
+    clusters: frozenset[str] = frozenset()
+    projects: frozenset[str] = frozenset()
+    context: int = 3
+    """Lines of context around each change in the YAML diffs."""
+
+
+def project_of(path: str) -> str | None:
+    """The project a repository path belongs to, None for platform-wide paths."""
+    parts = path.split("/")
+    if len(parts) >= 3 and parts[0] == "projects":
+        return parts[1]
+    return None
+
+
+def changed_projects(changed: Iterable[str]) -> tuple[set[str], bool]:
+    """Projects whose files changed, and whether any platform-wide file changed."""
+    projects: set[str] = set()
+    platform_wide = False
+    for path in changed:
+        name = project_of(path)
+        if name is not None:
+            projects.add(name)
+        elif path.split("/")[0] in ("platform.yaml", "platform.yml", "environments", "projects"):
+            platform_wide = True
+    return projects, platform_wide
+
+
+@dataclass(frozen=True)
+class _SubsetTree:
+    """A tree showing only platform-wide files and the files of some projects."""
+
+    tree: FileTree
+    projects: frozenset[str]
+
+    @property
+    def label(self) -> str:
+        return self.tree.label
+
+    def files(self) -> list[tuple[str, bool]]:
+        return [
+            (path, link)
+            for path, link in self.tree.files()
+            if (name := project_of(path)) is None or name in self.projects
+        ]
+
+    def read(self, path: str) -> bytes:
+        return self.tree.read(path)
+
+
+def preview_trees(
+    base: FileTree,
+    head: FileTree,
+    changed: Sequence[str],
+    options: PreviewOptions = PreviewOptions(),
+    labels: tuple[str, str] = ("base", "head"),
+) -> Preview:
+    """Compare two revisions given the paths that differ between them (never raises on specs)."""
+    touched, platform_wide = changed_projects(changed)
+    if not touched and not platform_wide:
+        return Preview(*labels)
+    scope: set[str] | None = None if platform_wide else set(touched)
+    if options.projects:
+        scope = set(options.projects) if scope is None else scope & options.projects
+    if scope is not None and not scope:
+        return Preview(*labels)
+    head_repo = load_repo(head, scope)
+    base_repo = _load_base(base, head_repo, touched)
+    head_v, base_v = validate_repo(head_repo), validate_repo(base_repo)
+    _check_filters(options, [base_repo, head_repo])
+    names = sorted(scope if scope is not None else base_repo.projects.keys() | head_repo.projects)
+    errors = _blocking_errors(base_v, head_v, touched, options.projects)
+    if errors:
+        return Preview(*labels, errors=tuple(errors), all_rendered=scope is None)
+    before, after = _render(base_v, options, names), _render(head_v, options, names)
+    projects = _project_previews(before, after, Snapshot.of(base_v), Snapshot.of(head_v), options)
+    rendered = set(names)
+    return Preview(
+        *labels,
+        projects=tuple(projects),
+        rendered=tuple(names),
+        all_rendered=scope is None,
+        warnings=tuple(w for w in head_v.warnings if project_of(w.location.path) in rendered),
+        notes=tuple(_notes(base_v, head_v, names)),
+    )
+
+
+def _load_base(base: FileTree, head_repo: Repo, touched: set[str]) -> Repo:
+    """Load the base revision, borrowing the head's specs of projects whose files are unchanged.
+
+    Only specs loaded partially (project and quota) are borrowed: validation never modifies them,
+    whereas it replaces clamped workloads, which would leak head values into the base.
+    """
+    borrowed = {
+        name: specs
+        for name, specs in head_repo.projects.items()
+        if name not in touched and not specs.workloads_loaded
+    }
+    keep = frozenset(p for p in head_repo.projects if p not in borrowed) | touched
+    repo = load_repo(_SubsetTree(base, frozenset(keep)), None)
+    for name, specs in borrowed.items():
+        repo.projects.setdefault(name, specs)
+    repo.projects = dict(sorted(repo.projects.items()))
+    return repo
+
+
+def _check_filters(options: PreviewOptions, repos: list[Repo]) -> None:
+    """Refuse filters that name nothing in either revision: a typo must not read 'no changes'."""
+    envs = {e for r in repos for e in r.environments}
+    projects = {p for r in repos for p in r.projects}
+    clusters = {c.name for r in repos if r.platform for c in r.platform.model.spec.clusters}
+    for what, wanted, known in (
+        ("environment", options.environments, envs),
+        ("cluster", options.clusters, clusters),
+        ("project", options.projects, projects),
+    ):
+        unknown = sorted(set(wanted) - known)
+        if unknown:
+            raise UsageError(f"unknown {what} {unknown}; known: {sorted(known)}")
+
+
+def _blocking_errors(
+    base: Validation, head: Validation, touched: set[str], only: Collection[str]
+) -> list[Problem]:
+    """Errors of the head that the change is responsible for.
+
+    Platform-wide errors, errors in projects whose files changed, and errors in projects the change
+    breaks (valid in the base, invalid in the head: a quota raised elsewhere, a platform edit).
+    """
+    broken = head.invalid_projects - base.invalid_projects
+    found = []
+    for problem in head.errors:
+        name = project_of(problem.location.path)
+        if name is not None and only and name not in only:
+            continue
+        if name is None or name in touched or name in broken:
+            found.append(problem)
+    return found
+
+
+def _render(
+    validation: Validation, options: PreviewOptions, names: list[str]
+) -> list[RenderedTarget]:
+    if not names:
+        return []
+    return render_repo(
+        validation,
+        environments=options.environments,
+        clusters=options.clusters,
+        projects=names,
+    )
+
+
+def _project_previews(
+    before: list[RenderedTarget],
+    after: list[RenderedTarget],
+    base: Snapshot,
+    head: Snapshot,
+    options: PreviewOptions,
+) -> list[ProjectPreview]:
+    by_project: dict[str, list[TargetChanges]] = {}
+    for changes in diff_targets(before, after, options.context):
+        by_project.setdefault(changes.target.project, []).append(changes)
+    names = sorted({t.target.project for t in [*before, *after]})
+    found = []
+    for name in names:
+        impact = project_impact(base, head, name, options.environments, options.clusters)
+        targets = tuple(by_project.get(name, []))
+        if targets or any(row.changed for row in impact):
+            found.append(ProjectPreview(name, targets, tuple(impact)))
+    return found
+
+
+def _notes(base: Validation, head: Validation, names: list[str]) -> list[str]:
+    notes = []
+    for name in names:
+        if name in base.invalid_projects and name in base.repo.projects:
+            notes.append(f"project {name} is invalid in the base revision: its objects show as new")
+        if name in head.invalid_projects and name in base.invalid_projects:
+            notes.append(f"project {name} is invalid in both revisions and was not rendered")
+    return notes

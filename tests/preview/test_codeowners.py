@@ -1,0 +1,43 @@
+"""`mofang-gitops codeowners`: each project's owners own its directory; --check finds staleness."""
+
+from __future__ import annotations
+
+from .conftest import Cli, GitRepo
+
+
+def test_codeowners_maps_project_owners_and_the_platform_team(
+    cli: Cli, two_project_repo: GitRepo
+) -> None:
+    two_project_repo.replace("projects/nlp/project.yaml", "owners: [alice]", "owners: [dan, erin]")
+    result = cli(two_project_repo, "codeowners", "--platform-team", "@acme/ml-platform")
+    assert result.code == 0, result.err
+    lines = two_project_repo.read(".github/CODEOWNERS").splitlines()
+    assert "* @acme/ml-platform" in lines
+    assert "/platform.yaml @acme/ml-platform" in lines
+    assert "/environments/ @acme/ml-platform" in lines
+    assert "/projects/nlp/ @dan @erin" in lines
+    assert "/projects/vision/ @alice" in lines
+    # The last matching pattern wins in CODEOWNERS: project rules come after the default.
+    assert lines.index("* @acme/ml-platform") < lines.index("/projects/nlp/ @dan @erin")
+
+
+def test_check_exits_1_when_stale_and_0_when_fresh(cli: Cli, minimal_repo: GitRepo) -> None:
+    assert cli(minimal_repo, "codeowners", "--check").code == 1  # missing
+    assert cli(minimal_repo, "codeowners").code == 0
+    assert cli(minimal_repo, "codeowners", "--check").code == 0
+    minimal_repo.replace("projects/vision/project.yaml", "owners: [alice]", "owners: [bob]")
+    result = cli(minimal_repo, "codeowners", "--check")
+    assert result.code == 1 and "stale" in result.err
+
+
+def test_a_bad_team_handle_is_a_usage_error(cli: Cli, minimal_repo: GitRepo) -> None:
+    result = cli(minimal_repo, "codeowners", "--platform-team", "platform team")
+    assert result.code == 2 and "@org/team" in result.err
+
+
+def test_the_example_repository_codeowners_is_fresh(cli: Cli) -> None:
+    from pathlib import Path
+
+    root = Path(__file__).parents[2]
+    code = cli(GitRepo(root), "codeowners", "--check").code
+    assert code == 0, "run `mofang-gitops codeowners` and commit .github/CODEOWNERS"

@@ -1,0 +1,171 @@
+"""`mofang-gitops diff` on real git repositories: scope, renames, exit codes, invalid heads."""
+
+from __future__ import annotations
+
+import json
+
+from .conftest import Cli, GitRepo
+
+
+def _objects(data: dict, project: str) -> list[tuple[str, str]]:  # type: ignore[type-arg]
+    found = []
+    for item in data["projects"]:
+        if item["name"] == project:
+            for target in item["targets"]:
+                found.extend((o["action"], o["id"]) for o in target["objects"])
+    return found
+
+
+def test_no_change_exits_0(cli: Cli, two_project_repo: GitRepo) -> None:
+    result = cli(two_project_repo, "diff", "--base", "HEAD")
+    assert result.code == 0, result.err
+    assert "no changes" in result.out
+    result = cli(two_project_repo, "diff", "--base", "HEAD", "--head", "HEAD", "-o", "json")
+    assert result.code == 0
+    assert json.loads(result.out)["projects"] == []
+
+
+def test_a_quota_change_names_only_its_project_and_objects(
+    cli: Cli, two_project_repo: GitRepo
+) -> None:
+    base = two_project_repo.git("rev-parse", "HEAD")
+    two_project_repo.replace("projects/nlp/quota.yaml", "weight: 2", "weight: 5")
+    head = two_project_repo.commit("nlp queue weight")
+    result = cli(two_project_repo, "diff", "--base", base, "--head", head, "--format", "json")
+    assert result.code == 1, result.err
+    data = json.loads(result.out)
+    assert [p["name"] for p in data["projects"]] == ["nlp"]
+    assert data["rendered"] == ["nlp"] and not data["allRendered"]
+    assert _objects(data, "nlp") == [("changed", "Queue/nlp")]
+    diff = data["projects"][0]["targets"][0]["objects"][0]["diff"]
+    assert "-  weight: 2\n+  weight: 5" in diff
+    assert data["projects"][0]["targets"][0]["objects"][0]["source"] == "Quota nlp"
+
+
+def test_a_platform_change_rerenders_every_project(cli: Cli, two_project_repo: GitRepo) -> None:
+    two_project_repo.replace("platform.yaml", "rootPath: /mofang", "rootPath: /data")
+    result = cli(two_project_repo, "diff", "--base", "HEAD", "--format", "json")
+    assert result.code == 1, result.err
+    data = json.loads(result.out)
+    assert data["allRendered"] and data["rendered"] == ["nlp", "vision"]
+    assert [p["name"] for p in data["projects"]] == ["nlp", "vision"]
+    for project in ("nlp", "vision"):
+        changed = _objects(data, project)
+        assert ("changed", f"PersistentVolume/{project}-project") in changed
+        assert all(action == "changed" for action, _ in changed)
+
+
+def test_a_rename_shows_as_delete_and_create(cli: Cli, two_project_repo: GitRepo) -> None:
+    base = two_project_repo.git("rev-parse", "HEAD")
+    two_project_repo.git("mv", "projects/nlp", "projects/speech")
+    for name in ("project", "quota"):
+        two_project_repo.replace(f"projects/speech/{name}.yaml", "{name: nlp}", "{name: speech}")
+    head = two_project_repo.commit("rename nlp to speech")
+    result = cli(two_project_repo, "diff", "--base", base, "--head", head, "-o", "json")
+    assert result.code == 1, result.err
+    data = json.loads(result.out)
+    assert [p["name"] for p in data["projects"]] == ["nlp", "speech"]
+    assert {a for a, _ in _objects(data, "nlp")} == {"deleted"}
+    assert {a for a, _ in _objects(data, "speech")} == {"created"}
+    assert ("deleted", "Namespace/nlp") in _objects(data, "nlp")
+    assert ("created", "Namespace/speech") in _objects(data, "speech")
+
+
+def test_an_invalid_head_exits_2_with_its_errors(cli: Cli, minimal_repo: GitRepo) -> None:
+    minimal_repo.replace(
+        "projects/vision/notebooks/bob-dev.yaml",
+        'resources: {cpu: "4", memory: 16Gi, gpu: 1}',
+        'resources: {cpu: "4", memory: 16Gi, gpu: 7}',
+    )
+    result = cli(minimal_repo, "diff", "--base", "HEAD")
+    assert result.code == 2
+    assert "projects/vision/notebooks/bob-dev.yaml:8:" in result.err
+    assert "the head revision is invalid" in result.err
+    markdown = cli(minimal_repo, "diff", "--base", "HEAD", "--format", "markdown")
+    assert markdown.code == 2
+    assert "head revision is invalid" in markdown.out
+    assert "projects/vision/notebooks/bob-dev.yaml:8:" in markdown.out
+    data = json.loads(cli(minimal_repo, "diff", "--base", "HEAD", "-o", "json").out)
+    assert not data["valid"] and data["errors"][0]["line"] == 8
+
+
+def test_a_change_that_breaks_an_unchanged_project_is_blocked(
+    cli: Cli, two_project_repo: GitRepo
+) -> None:
+    # vision + nlp hold all 16 GPUs of gpu-a100: raising nlp's quota leaves no room for vision,
+    # which validation reports (projects are added in name order) although its files are unchanged.
+    two_project_repo.replace("projects/nlp/quota.yaml", "gpu: 8}", "gpu: 9}")
+    result = cli(two_project_repo, "diff", "--base", "HEAD")
+    assert result.code == 2
+    assert "projects/vision/quota.yaml:6:" in result.err
+    assert "capacity 16" in result.err
+
+
+def test_working_tree_head_sees_uncommitted_and_untracked_files(
+    cli: Cli, minimal_repo: GitRepo
+) -> None:
+    minimal_repo.replace(
+        "projects/vision/project.yaml", "{user: carol, role: view}", "{user: carol, role: edit}"
+    )
+    result = cli(minimal_repo, "diff", "--base", "HEAD", "--format", "json")
+    assert result.code == 1, result.err
+    data = json.loads(result.out)
+    assert data["head"] == "working tree"
+    assert ("deleted", "RoleBinding/vision/mofang-view-carol") in _objects(data, "vision")
+    assert ("created", "RoleBinding/vision/mofang-edit-carol") in _objects(data, "vision")
+
+
+def test_filters_restrict_the_preview_and_unknown_names_are_usage_errors(
+    cli: Cli, two_project_repo: GitRepo
+) -> None:
+    two_project_repo.replace("platform.yaml", "rootPath: /mofang", "rootPath: /data")
+    result = cli(two_project_repo, "diff", "--base", "HEAD", "-p", "vision", "-o", "json")
+    assert result.code == 1
+    assert [p["name"] for p in json.loads(result.out)["projects"]] == ["vision"]
+    result = cli(two_project_repo, "diff", "--base", "HEAD", "-p", "visoin")
+    assert result.code == 2 and "unknown project ['visoin']" in result.err
+    result = cli(two_project_repo, "diff", "--base", "HEAD", "-e", "dev")
+    assert result.code == 2 and "unknown environment" in result.err
+
+
+def test_unknown_base_is_an_error_naming_the_revision(cli: Cli, minimal_repo: GitRepo) -> None:
+    result = cli(minimal_repo, "diff", "--base", "origin/main")
+    assert result.code == 2
+    assert "unknown revision 'origin/main'" in result.err
+
+
+def test_text_output_is_plain_when_piped(cli: Cli, minimal_repo: GitRepo) -> None:
+    minimal_repo.replace("projects/vision/quota.yaml", "weight: 2", "weight: 3")
+    result = cli(minimal_repo, "diff", "--base", "HEAD")
+    assert result.code == 1
+    assert "\033[" not in result.out
+    assert "~ Queue/vision (Quota vision)" in result.out
+    assert "-  weight: 2" in result.out and "+  weight: 3" in result.out
+
+
+def test_a_notebook_change_names_only_its_project_and_objects(
+    cli: Cli, two_project_repo: GitRepo
+) -> None:
+    base = two_project_repo.git("rev-parse", "HEAD")
+    two_project_repo.replace(
+        "projects/vision/notebooks/bob-dev.yaml",
+        'resources: {cpu: "4", memory: 16Gi, gpu: 1}',
+        'resources: {cpu: "6", memory: 16Gi, gpu: 2}',
+    )
+    head = two_project_repo.commit("bob needs more")
+    result = cli(two_project_repo, "diff", "--base", base, "--head", head, "--format", "json")
+    assert result.code == 1, result.err
+    data = json.loads(result.out)
+    assert data["rendered"] == ["vision"]
+    assert [p["name"] for p in data["projects"]] == ["vision"]
+    objects = data["projects"][0]["targets"][0]["objects"]
+    assert [(o["action"], o["id"], o["source"]) for o in objects] == [
+        ("changed", "StatefulSet/vision/bob-dev", "Notebook bob-dev")
+    ]
+    assert objects[0]["sourcePath"] == "projects/vision/notebooks/bob-dev.yaml"
+    gpu_row = next(r for r in data["projects"][0]["impact"] if r["resourceGroup"] == "gpu-a100")
+    assert gpu_row["before"]["requested"] == {"cpu": "20", "memory": "144Gi", "gpu": "5"}
+    assert gpu_row["after"]["requested"] == {"cpu": "22", "memory": "144Gi", "gpu": "6"}
+    text = cli(two_project_repo, "diff", "--base", base, "--head", head).out
+    assert "~ StatefulSet/vision/bob-dev (Notebook bob-dev)" in text
+    assert "nlp" not in text
