@@ -32,7 +32,12 @@ def event_body(status: TargetStatus, namespace: str) -> dict[str, Any]:
         "apiVersion": "v1",
         "kind": "Event",
         "metadata": {"name": f"mofang-{uuid.uuid4().hex[:12]}", "namespace": namespace},
-        "involvedObject": {"apiVersion": "v1", "kind": "Namespace", "name": namespace},
+        "involvedObject": {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "name": namespace,
+            "namespace": namespace,
+        },
         "reason": status.state,
         "message": message[:1024],
         "type": "Normal" if status.state == SYNCED else "Warning",
