@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -45,11 +46,20 @@ def _targets(
 
 
 def _project_objects(target: RenderedTarget) -> list[Manifest]:
-    return [m for m in target.manifests if m.source.split(".")[0] in ("Project", "Quota")]
+    """The objects every target has: the leading run sourced from project.yaml or quota.yaml.
+
+    Workload renderers may add project-wide helpers of their own later in the target (the
+    pipeline executor's account); those are tested with their workloads.
+    """
+    leading = itertools.takewhile(
+        lambda m: m.source.split(".")[0] in ("Project", "Quota"), target.manifests
+    )
+    return list(leading)
 
 
 def _bodies(target: RenderedTarget, kind: str) -> list[dict[str, Any]]:
-    return [m.body for m in target.manifests if m.ref.kind == kind]
+    manifests = target.manifests if kind == "StatefulSet" else _project_objects(target)
+    return [m.body for m in manifests if m.ref.kind == kind]
 
 
 def _one(target: RenderedTarget, kind: str) -> dict[str, Any]:
