@@ -1,9 +1,245 @@
-"""Render pipelines: not written yet."""
+"""Render pipelines into Argo Workflows objects on the one cluster each pipeline runs on.
+
+Per pipeline: a ``WorkflowTemplate`` holding the DAG (``pipeline_dag``); with a schedule also a
+semaphore ``ConfigMap``, a ``CronWorkflow`` and one ``Workflow`` per backfill date. Per target
+with pipelines: the ServiceAccount the Argo executor runs as (see below).
+
+Concurrency: the WorkflowTemplate takes a workflow-level semaphore from ``<pipeline>-semaphore``
+(key ``limit`` = ``schedule.concurrency``). Every run references the template, so cron runs,
+backfill runs and manual submissions share one limit; extra runs wait in Argo's queue (backfill
+runs get negative priorities, earliest date first, so cron runs go before them).
+
+Skipping: ``startingDeadline`` becomes ``startingDeadlineSeconds``: a cron run the controller
+could not start within it is skipped, never started late. With ``concurrency: 1`` the policy is
+``Forbid``, so a fire while the previous run is still active counts as not startable and is
+skipped once the deadline passes; above 1 it is ``Allow`` and the semaphore does the limiting.
+
+Backfill: one ``Workflow`` per date, named ``<pipeline>-backfill-<yyyymmdd>`` and marked as a run
+(``meta["run"]``) so reconcile creates it once and never again, even after it finished; re-running
+a date means deleting its run. It carries Argo's ``scheduled-time`` annotation at the time the
+cron fires that day, so ``{{workflow.scheduledTime}}`` means the same in cron and backfill runs.
+
+dependsOn: every run is labelled ``mofang.io/pipeline`` and ``mofang.io/scheduled-time`` (unix
+seconds; cron runs get it from an Argo ``labelsFrom`` expression). Run names are deterministic:
+Argo names a cron run ``<cron>-<unix seconds>``, ours name backfill runs. So the DAG starts with
+one ``resource`` step per upstream pipeline that ``get``s the upstream run for the same scheduled
+time by name and waits for ``status.phase == Succeeded`` (failing when it Failed or Errored),
+the pattern of Argo's ``k8s-wait-wf`` example; a run not created yet is retried for about an
+hour. It needs no image of ours and only ``get`` on Workflows. A cron run computes the upstream
+name from ``workflow.scheduledTime`` in an expression; a backfill run passes it as the workflow
+parameter ``after-<upstream>`` (the upstream's backfill run of that date if it has one, else its
+cron run of the same time). A manual run of a dependent pipeline must pass that parameter.
+
+Executor: pods run as the project ServiceAccount, which mounts no token; Argo's executor runs
+as its own account with just the rights it needs (``pipeline_executor``).
+"""
 
 from __future__ import annotations
 
-from mofang_gitops.rendering.context import TargetContext
+import dataclasses
+from typing import Any
+
+from mofang_gitops.errors import InputError, Problem
+from mofang_gitops.loading import Loaded
+from mofang_gitops.models import Pipeline
+from mofang_gitops.placement import pipeline_cluster, workload_environments
+from mofang_gitops.quantities import duration_seconds
+from mofang_gitops.rendering import trainings
+from mofang_gitops.rendering.context import SERVICE_ACCOUNT, TargetContext
+from mofang_gitops.rendering.pipeline_dag import JobSource, build_dag, wait_parameter
+from mofang_gitops.rendering.pipeline_executor import EXECUTOR_ACCOUNT, render_executor
+from mofang_gitops.rendering.pipeline_runs import (
+    PIPELINE_LABEL,
+    SCHEDULED_LABEL,
+    SCHEDULED_TIME_ANNOTATION,
+    backfill_dates,
+    backfill_name,
+    cron_name,
+    rfc3339,
+    scheduled_label_expression,
+    scheduled_time,
+    unix,
+    upstream_run,
+)
+
+ARGO = "argoproj.io/v1alpha1"
+ENTRYPOINT = "main"
+SEMAPHORE_KEY = "limit"
 
 
 def render(ctx: TargetContext) -> None:
-    """Render the pipelines of one target."""
+    """Render every pipeline that runs on this target's cluster, in name order."""
+    here = [
+        ctx.specs.pipelines[name]
+        for name in sorted(ctx.specs.pipelines)
+        if lands_here(ctx, ctx.specs.pipelines[name].model)
+    ]
+    if not here:
+        return
+    render_executor(ctx)
+    runs = _TrainingRuns(ctx)
+    for loaded in here:
+        _render_pipeline(ctx, loaded, runs)
+
+
+def lands_here(ctx: TargetContext, pipeline: Pipeline) -> bool:
+    """Whether the pipeline deploys to this environment and runs on this cluster."""
+    if ctx.environment.name not in workload_environments(pipeline, ctx.project):
+        return False
+    models = {name: loaded.model for name, loaded in ctx.specs.trainings.items()}
+    return pipeline_cluster(ctx.platform, ctx.project, pipeline, models) == ctx.cluster.name
+
+
+def job_manifest_for_step(ctx: TargetContext, training: str) -> dict[str, Any] | None:
+    """The run object (job or Experiment) the trainings renderer emits for ``training`` here.
+
+    Rendered by the trainings renderer itself into a scratch emitter, so a pipeline step creates
+    exactly the object a standalone run of the Training would be. None when it does not render
+    in this target (the Training is not deployed to this environment).
+    """
+    return _TrainingRuns(ctx)(training)
+
+
+class _TrainingRuns:
+    """Run objects of the project's trainings in one target, rendered on first use."""
+
+    def __init__(self, ctx: TargetContext) -> None:
+        self._ctx = ctx
+        self._bodies: dict[str, dict[str, Any]] | None = None
+
+    def __call__(self, training: str) -> dict[str, Any] | None:
+        if self._bodies is None:
+            emitter = dataclasses.replace(self._ctx.emitter, manifests=[])
+            trainings.render(dataclasses.replace(self._ctx, emitter=emitter))
+            self._bodies = {
+                m.source.removeprefix("Training."): m.body
+                for m in emitter.manifests
+                if m.is_run and m.source.startswith("Training.")
+            }
+        return self._bodies.get(training)
+
+
+def _render_pipeline(ctx: TargetContext, loaded: Loaded[Pipeline], runs: _TrainingRuns) -> None:
+    """The pipeline's semaphore, template, cron and backfill runs."""
+    pipeline = loaded.model
+    schedule = pipeline.spec.schedule
+    semaphore = f"{pipeline.name}-semaphore" if schedule else ""
+    if schedule:
+        _emit(
+            ctx,
+            loaded,
+            "semaphore",
+            "v1",
+            "ConfigMap",
+            semaphore,
+            key=SEMAPHORE_KEY,
+            limit=str(schedule.concurrency),
+        )
+    _emit(
+        ctx,
+        loaded,
+        "workflowtemplate",
+        ARGO,
+        "WorkflowTemplate",
+        pipeline.name,
+        dag=build_dag(ctx, pipeline, _job_source(ctx, loaded, runs)),
+        entrypoint=ENTRYPOINT,
+        service_account=SERVICE_ACCOUNT,
+        executor_account=EXECUTOR_ACCOUNT,
+        semaphore=semaphore,
+        semaphore_key=SEMAPHORE_KEY,
+        run_labels={PIPELINE_LABEL: pipeline.name},
+        labels_from={SCHEDULED_LABEL: scheduled_label_expression()} if schedule else {},
+    )
+    if schedule:
+        _render_cron(ctx, loaded)
+        _render_backfill(ctx, loaded)
+
+
+def _job_source(ctx: TargetContext, loaded: Loaded[Pipeline], runs: _TrainingRuns) -> JobSource:
+    """``runs``, raising an input error that points at the step when a run does not render."""
+
+    def job(training: str) -> dict[str, Any]:
+        body = runs(training)
+        if body is not None:
+            return body
+        index = next(i for i, t in enumerate(loaded.model.spec.tasks) if t.training == training)
+        problem = Problem(
+            loaded.locate("spec", "tasks", index, "training"),
+            f"Pipeline {ctx.project.name}/{loaded.name}",
+            f"spec.tasks[{index}].training",
+            f"training {training!r} is not deployed to environment {ctx.environment.name!r}",
+            "deploy the training wherever the pipeline runs",
+        )
+        raise InputError([problem])
+
+    return job
+
+
+def _render_cron(ctx: TargetContext, loaded: Loaded[Pipeline]) -> None:
+    schedule = loaded.model.spec.schedule
+    assert schedule is not None
+    deadline = schedule.startingDeadline
+    _emit(
+        ctx,
+        loaded,
+        "cronworkflow",
+        ARGO,
+        "CronWorkflow",
+        cron_name(loaded.name),
+        schedule=schedule,
+        concurrency_policy="Forbid" if schedule.concurrency == 1 else "Allow",
+        deadline_seconds=duration_seconds(deadline) if deadline else None,
+        run_labels={PIPELINE_LABEL: loaded.name},
+        workflow_template=loaded.name,
+    )
+
+
+def _render_backfill(ctx: TargetContext, loaded: Loaded[Pipeline]) -> None:
+    """One run per backfill date, earliest first (and first in Argo's semaphore queue)."""
+    pipeline = loaded.model
+    schedule = pipeline.spec.schedule
+    if schedule is None or schedule.backfill is None:
+        return
+    for index, day in enumerate(backfill_dates(schedule.backfill)):
+        moment = scheduled_time(schedule, day)
+        arguments = [
+            (wait_parameter(up), upstream_run(ctx.specs.pipelines[up].model, day, moment))
+            for up in pipeline.spec.dependsOn
+            if up in ctx.specs.pipelines
+        ]
+        _emit(
+            ctx,
+            loaded,
+            "workflow",
+            ARGO,
+            "Workflow",
+            backfill_name(pipeline.name, day),
+            labels={PIPELINE_LABEL: pipeline.name, SCHEDULED_LABEL: unix(moment)},
+            annotations={SCHEDULED_TIME_ANNOTATION: rfc3339(moment)},
+            meta={"run": True},
+            workflow_template=pipeline.name,
+            priority=-(index + 1),
+            arguments=arguments,
+        )
+
+
+def _emit(
+    ctx: TargetContext,
+    loaded: Loaded[Pipeline],
+    template: str,
+    api_version: str,
+    kind: str,
+    name: str,
+    **values: Any,
+) -> None:
+    ctx.emitter.emit(
+        f"pipeline/{template}.yaml.j2",
+        api_version=api_version,
+        kind=kind,
+        name=name,
+        namespace=ctx.namespace,
+        source=f"Pipeline.{loaded.name}",
+        source_path=loaded.doc.path,
+        **values,
+    )
