@@ -12,6 +12,7 @@ Remote operations for the controller (clone, fetch, following a branch) belong h
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +28,8 @@ from mofang_gitops.yamlio import MAX_FILE_BYTES, YAMLFileError
 log = logging.getLogger(__name__)
 
 _SYMLINK_MODE = "120000"
+PREFETCH_BYTES = 64 * 1024 * 1024
+"""Most bytes of blobs a tree reads ahead in one stream."""
 _LITERAL = {"GIT_LITERAL_PATHSPECS": "1"}
 """Paths given to git are names, never glob patterns."""
 
@@ -149,6 +152,7 @@ class GitTree:
             self._repo.close()
             raise
         self._entries: dict[str, tuple[str, str, int]] | None = None
+        self._cache: dict[str, bytes] | None = None
 
     def __enter__(self) -> GitTree:
         return self
@@ -188,8 +192,42 @@ class GitTree:
                 f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit",
                 "split it into several files",
             )
+        blobs = self._blobs()
+        if sha in blobs:
+            return blobs[sha]
         data: bytes = self._repo.odb.stream(bytes.fromhex(sha)).read()
         return data
+
+    def _blobs(self) -> dict[str, bytes]:
+        """Every readable blob, fetched in one ``git cat-file --batch`` stream on first use.
+
+        One request per file would cost a round trip to git each; a repository of a thousand
+        projects is read in one stream instead. Above ``PREFETCH_BYTES`` blobs are read one by one.
+        """
+        if self._cache is None:
+            wanted = {
+                sha
+                for mode, sha, size in self._index().values()
+                if mode != _SYMLINK_MODE and size <= MAX_FILE_BYTES
+            }
+            sizes = sum(e[2] for e in self._index().values() if e[1] in wanted)
+            self._cache = self._fetch(sorted(wanted)) if sizes <= PREFETCH_BYTES else {}
+        return self._cache
+
+    def _fetch(self, shas: list[str]) -> dict[str, bytes]:
+        with tempfile.TemporaryFile() as requests:
+            requests.write("".join(f"{sha}\n" for sha in shas).encode())
+            requests.seek(0)
+            try:
+                out = self._repo.git.execute(
+                    ["git", "cat-file", "--batch"],
+                    istream=requests,
+                    stdout_as_string=False,
+                    strip_newline_in_stdout=False,
+                )
+            except GitCommandError as e:
+                raise GitError(f"cannot read the files of {self.rev}: {e.stderr}") from e
+        return _parse_batch(out)
 
     def _index(self) -> dict[str, tuple[str, str, int]]:
         """``path -> (mode, blob sha, size)`` from one ``git ls-tree`` call (cheap on big trees)."""
@@ -221,3 +259,19 @@ class GitTree:
                 continue
             entries[path] = (mode, sha, int(size) if size.isdigit() else 0)
         return entries
+
+
+def _parse_batch(out: bytes) -> dict[str, bytes]:
+    """Split ``git cat-file --batch`` output: a ``<sha> <type> <size>`` line, then the content."""
+    blobs = {}
+    pos = 0
+    while pos < len(out):
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split()
+        pos = end + 1
+        if len(header) != 3:  # "<sha> missing": read it one by one later, with a clear error
+            continue
+        size = int(header[2])
+        blobs[header[0].decode()] = out[pos : pos + size]
+        pos += size + 1
+    return blobs

@@ -169,3 +169,24 @@ def test_a_notebook_change_names_only_its_project_and_objects(
     text = cli(two_project_repo, "diff", "--base", base, "--head", head).out
     assert "~ StatefulSet/vision/bob-dev (Notebook bob-dev)" in text
     assert "nlp" not in text
+
+
+def test_clamped_requests_are_previewed_as_clamped_with_the_warning(
+    cli: Cli, minimal_repo: GitRepo
+) -> None:
+    minimal_repo.replace("platform.yaml", "onViolation: reject", "onViolation: clamp")
+    minimal_repo.commit("clamp instead of reject")
+    minimal_repo.replace(
+        "projects/vision/notebooks/bob-dev.yaml",
+        'resources: {cpu: "4", memory: 16Gi, gpu: 1}',
+        'resources: {cpu: "4", memory: 16Gi, gpu: 5}',
+    )
+    result = cli(minimal_repo, "diff", "--base", "HEAD", "-o", "json")
+    assert result.code == 1, result.err
+    data = json.loads(result.out)
+    assert [w["field"] for w in data["warnings"]] == ["spec.resources.gpu"]
+    gpu_row = next(r for r in data["projects"][0]["impact"] if r["resourceGroup"] == "gpu-a100")
+    assert gpu_row["after"]["requested"]["gpu"] == "6"  # clamped to maxGpu 2, plus 2x2 workers
+    markdown = cli(minimal_repo, "diff", "--base", "HEAD", "-o", "markdown").out
+    assert "1 warning(s) and note(s)" in markdown
+    assert "projects/vision/notebooks/bob-dev.yaml:8:" in markdown
