@@ -89,12 +89,13 @@ def preview_trees(
 ) -> Preview:
     """Compare two revisions given the paths that differ between them (never raises on specs)."""
     touched, platform_wide = changed_projects(changed)
-    if not touched and not platform_wide:
-        return Preview(*labels)
     scope: set[str] | None = None if platform_wide else set(touched)
     if options.projects:
         scope = set(options.projects) if scope is None else scope & options.projects
     if scope is not None and not scope:
+        if options.environments or options.clusters or options.projects:
+            # Nothing to render, but a misspelt filter must fail rather than read 'no changes'.
+            _check_filters(options, [load_repo(base, set()), load_repo(head, set())])
         return Preview(*labels)
     head_repo = load_repo(head, scope)
     base_repo = _load_base(base, head_repo, touched)

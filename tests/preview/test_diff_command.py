@@ -126,6 +126,10 @@ def test_filters_restrict_the_preview_and_unknown_names_are_usage_errors(
     assert result.code == 2 and "unknown project ['visoin']" in result.err
     result = cli(two_project_repo, "diff", "--base", "HEAD", "-e", "dev")
     assert result.code == 2 and "unknown environment" in result.err
+    two_project_repo.commit("platform")
+    result = cli(two_project_repo, "diff", "--base", "HEAD", "-p", "visoin")  # nothing changed
+    assert result.code == 2 and "unknown project ['visoin']" in result.err
+    assert cli(two_project_repo, "diff", "--base", "HEAD", "-p", "vision").code == 0
 
 
 def test_unknown_base_is_an_error_naming_the_revision(cli: Cli, minimal_repo: GitRepo) -> None:
