@@ -281,6 +281,8 @@ def _loc(path: str) -> Location:
 def _check_capacity(repo: Repo, platform: Platform, invalid: set[str]) -> list[tuple[str, Problem]]:
     """Quota summed over every (project, environment) on a group must fit its capacity.
 
+    Every project with a loaded project.yaml and quota.yaml counts, valid or not.
+
     Projects are added in name order; a project whose quota would push a group over capacity
     is the one reported, so projects that fit stay valid (one team never blocks the others).
     """
@@ -288,7 +290,8 @@ def _check_capacity(repo: Repo, platform: Platform, invalid: set[str]) -> list[t
     found = []
     for name in sorted(repo.projects):
         specs = repo.projects[name]
-        if name in invalid or specs.project is None or specs.quota is None:
+        # Invalid projects still count: their last good revision stays applied (DESIGN.md s7).
+        if specs.project is None or specs.quota is None:
             continue
         problem = _add_project_quota(repo, platform, specs, used)
         if problem is not None:

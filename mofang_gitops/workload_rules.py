@@ -341,6 +341,9 @@ def _check_training(ctx: _Context, loaded: Loaded[Training]) -> Loaded[Training]
         resources = role.resources.model_copy(update={"gpu": gpu})
         roles[name] = role.model_copy(update={"replicas": replicas, "resources": resources})
         per_group[group].extend([resources] * replicas)
+    if spec.search is not None:
+        # Katib runs parallelTrials copies of the job at once; all of them must fit.
+        per_group = {g: r * spec.search.parallelTrials for g, r in per_group.items()}
     _check_fits_quota(ctx, loaded, per_group, ("spec", "roles"))
     if roles != spec.roles:
         new_spec = spec.model_copy(update={"roles": roles})
@@ -362,13 +365,8 @@ def _check_pipeline(ctx: _Context, loaded: Loaded[Pipeline]) -> None:
             )
         elif dep == loaded.name:
             ctx.error(loaded, at, "a pipeline cannot depend on itself", "remove it")
-        elif spec.schedule is None or pipelines[dep].model.spec.schedule is None:
-            ctx.error(
-                loaded,
-                at,
-                "dependsOn needs both pipelines to have a schedule",
-                "runs are matched by their scheduled time",
-            )
+        else:
+            _check_dependency(ctx, loaded, pipelines[dep], at)
     _check_pipeline_cycles(ctx, loaded)
     if spec.resourceGroup:
         _check_environments(ctx, loaded, spec.resourceGroup, ("spec", "resourceGroup"))
@@ -385,7 +383,20 @@ def _check_pipeline(ctx: _Context, loaded: Loaded[Pipeline]) -> None:
                     f"trainings of this project: {sorted(ctx.specs.trainings)}",
                 )
                 continue
-            group = ctx.specs.trainings[task.training].model.spec.resourceGroup
+            training = ctx.specs.trainings[task.training].model
+            group = training.spec.resourceGroup
+            absent = [
+                e
+                for e in workload_environments(loaded.model, ctx.project)
+                if e not in workload_environments(training, ctx.project)
+            ]
+            if absent:
+                ctx.error(
+                    loaded,
+                    (*at, "training"),
+                    f"training {task.training!r} is not deployed to {absent}",
+                    "list those environments on the Training too",
+                )
         else:
             assert task.image is not None
             _check_image(ctx, loaded, task.image, (*at, "image"))
@@ -404,6 +415,48 @@ def _check_pipeline(ctx: _Context, loaded: Loaded[Pipeline]) -> None:
                 f"pipeline runs on {cluster!r}",
                 "all steps of a pipeline share a cluster",
             )
+
+
+def _check_dependency(
+    ctx: _Context, loaded: Loaded[Pipeline], upstream: Loaded[Pipeline], at: tuple[Any, ...]
+) -> None:
+    """A run waits for the upstream run of the same scheduled time, in the same namespace."""
+    mine, theirs = loaded.model.spec.schedule, upstream.model.spec.schedule
+    if mine is None or theirs is None:
+        ctx.error(
+            loaded,
+            at,
+            "dependsOn needs both pipelines to have a schedule",
+            "runs are matched by their scheduled time",
+        )
+        return
+    if (mine.cron, mine.timezone) != (theirs.cron, theirs.timezone):
+        ctx.error(
+            loaded,
+            at,
+            f"pipeline {upstream.name!r} runs on '{theirs.cron}' "
+            f"({theirs.timezone}), this one on '{mine.cron}' ({mine.timezone})",
+            "dependent pipelines need the same cron and timezone",
+        )
+    envs = workload_environments(loaded.model, ctx.project)
+    missing = [e for e in envs if e not in workload_environments(upstream.model, ctx.project)]
+    if missing:
+        ctx.error(
+            loaded,
+            at,
+            f"pipeline {upstream.name!r} is not deployed to {missing}",
+            "deploy both pipelines to the same environments",
+        )
+    trainings = {n: t.model for n, t in ctx.specs.trainings.items()}
+    here = pipeline_cluster(ctx.platform, ctx.project, loaded.model, trainings)
+    there = pipeline_cluster(ctx.platform, ctx.project, upstream.model, trainings)
+    if here != there:
+        ctx.error(
+            loaded,
+            at,
+            f"pipeline {upstream.name!r} runs on cluster {there!r}, this one on {here!r}",
+            "dependent pipelines must share a cluster",
+        )
 
 
 def _check_pipeline_cycles(ctx: _Context, loaded: Loaded[Pipeline]) -> None:

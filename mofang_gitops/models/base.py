@@ -120,7 +120,7 @@ class SpecDocument(StrictModel):
     """A Kubernetes-style document: ``apiVersion``, ``kind``, ``metadata``, ``spec``."""
 
     KIND: ClassVar[str] = ""
-    apiVersion: Literal["mofang.io/v1alpha1"] = "mofang.io/v1alpha1"
+    apiVersion: Literal["mofang.io/v1alpha1"]
     """Always ``mofang.io/v1alpha1``."""
     metadata: Metadata
     """Name (and optionally project and labels) of this document."""

@@ -221,7 +221,7 @@ class Platform(SpecDocument):
     """The platform itself (``platform.yaml``), owned by the platform team."""
 
     KIND: ClassVar[str] = "Platform"
-    kind: Literal["Platform"] = "Platform"
+    kind: Literal["Platform"]
     """Always ``Platform``."""
     spec: PlatformSpec
     """The platform definition."""
@@ -295,7 +295,7 @@ class Environment(SpecDocument):
     """A deployment environment (``environments/<env>.yaml``)."""
 
     KIND: ClassVar[str] = "Environment"
-    kind: Literal["Environment"] = "Environment"
+    kind: Literal["Environment"]
     """Always ``Environment``."""
     spec: EnvironmentSpec
     """The environment definition."""

@@ -45,7 +45,7 @@ class Project(SpecDocument):
     """A team's project (``projects/<project>/project.yaml``)."""
 
     KIND: ClassVar[str] = "Project"
-    kind: Literal["Project"] = "Project"
+    kind: Literal["Project"]
     """Always ``Project``."""
     spec: ProjectSpec
     """The project definition."""
@@ -93,7 +93,7 @@ class Quota(SpecDocument):
     """A team's quota (``projects/<project>/quota.yaml``)."""
 
     KIND: ClassVar[str] = "Quota"
-    kind: Literal["Quota"] = "Quota"
+    kind: Literal["Quota"]
     """Always ``Quota``."""
     spec: QuotaSpec
     """The quota definition."""

@@ -78,7 +78,7 @@ class Notebook(Workload):
     """A notebook (``projects/<p>/notebooks/<name>.yaml``)."""
 
     KIND: ClassVar[str] = "Notebook"
-    kind: Literal["Notebook"] = "Notebook"
+    kind: Literal["Notebook"]
     """Always ``Notebook``."""
     spec: NotebookSpec
     """The notebook definition."""
@@ -229,7 +229,7 @@ class Training(Workload):
     """A training job (``projects/<p>/trainings/<name>.yaml``)."""
 
     KIND: ClassVar[str] = "Training"
-    kind: Literal["Training"] = "Training"
+    kind: Literal["Training"]
     """Always ``Training``."""
     spec: TrainingSpec
     """The training definition."""
@@ -400,7 +400,7 @@ class Pipeline(Workload):
     """A scheduled pipeline (``projects/<p>/pipelines/<name>.yaml``)."""
 
     KIND: ClassVar[str] = "Pipeline"
-    kind: Literal["Pipeline"] = "Pipeline"
+    kind: Literal["Pipeline"]
     """Always ``Pipeline``."""
     spec: PipelineSpec
     """The pipeline definition."""
