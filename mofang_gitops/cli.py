@@ -104,9 +104,10 @@ def _common_options(suppress: bool = False) -> argparse.ArgumentParser:
     return common
 
 
-def _available_commands() -> list[ModuleType]:
+def _available_commands(only: str | None = None) -> list[ModuleType]:
+    """Import command modules; just ``only`` when the command line names one (fast start-up)."""
     modules = []
-    for name in COMMAND_MODULES:
+    for name in (only,) if only else COMMAND_MODULES:
         try:
             modules.append(importlib.import_module(f"mofang_gitops.commands.{name}"))
         except ModuleNotFoundError as e:
@@ -115,8 +116,8 @@ def _available_commands() -> list[ModuleType]:
     return modules
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the parser with every command and its example."""
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """Build the parser: every command for help, only the named one when running it."""
     common = _common_options()
     sub_common = _common_options(suppress=True)
     parser = argparse.ArgumentParser(
@@ -126,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in _available_commands():
+    named = [a for a in (argv or ()) if a in COMMAND_MODULES]
+    for module in _available_commands(named[0] if named else None):
         command = sub.add_parser(
             module.NAME,
             help=module.HELP,
@@ -147,7 +149,8 @@ def use_color(args: argparse.Namespace) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING,
@@ -169,6 +172,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         return EXIT_ERROR
+    except BrokenPipeError:
+        # The reader went away (``| head``): not an error; keep Python from complaining at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
         print("mofang-gitops: interrupted", file=sys.stderr)
         return EXIT_ERROR
