@@ -142,11 +142,6 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def use_color(args: argparse.Namespace) -> bool:
-    """Colour only on a terminal, unless disabled (also by NO_COLOR)."""
-    return sys.stdout.isatty() and not args.no_color and "NO_COLOR" not in os.environ
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -11,6 +12,11 @@ from mofang_gitops.errors import Problem, UsageError
 from mofang_gitops.loading import load_repo
 from mofang_gitops.trees import DirectoryTree
 from mofang_gitops.validating import Validation, validate_repo
+
+
+def use_color(args: argparse.Namespace) -> bool:
+    """Colour only on a terminal, unless disabled (also by NO_COLOR)."""
+    return sys.stdout.isatty() and not args.no_color and "NO_COLOR" not in os.environ
 
 
 def load_validated(args: argparse.Namespace) -> Validation:

@@ -8,7 +8,7 @@ import sys
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
-from mofang_gitops.cli import use_color
+from mofang_gitops.commands.common import use_color
 from mofang_gitops.errors import UsageError
 from mofang_gitops.gitsource import GitTree, changed_paths, merge_base
 from mofang_gitops.previewing import (
