@@ -215,7 +215,8 @@ def test_stream_pipes_into_kubectl(
             str(binaries / "kubectl"),
             "--kubeconfig",
             str(control_plane.kubeconfig),
-            "apply",
+            # create, not apply: client-side apply warns about objects other tests created.
+            "create",
             "--dry-run=client",
             "-o",
             "name",
