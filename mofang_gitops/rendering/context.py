@@ -183,7 +183,10 @@ class TargetContext:
                     ]
                 }
             }
-        tolerations = [t.model_dump(exclude_none=True) for t in group.tolerations]
+        tolerations = [
+            t.model_dump(exclude_none=True, exclude_defaults=True) | {"key": t.key}
+            for t in group.tolerations
+        ]
         return Pod(
             labels,
             {QUEUE_ANNOTATION: self.queue},
