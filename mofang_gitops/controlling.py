@@ -57,6 +57,8 @@ class ControllerOptions:
     interval: float = 60.0
     backoff_base: float = 1.0
     backoff_max: float = 60.0
+    standby_poll: float = 2.0
+    """How often a replica without the lease checks whether it has it now."""
 
 
 @dataclass
@@ -112,7 +114,9 @@ class Controller:
         while not self._stopping.is_set():
             self.reconcile_once()
             wait = self.options.interval
-            if self._memory.failures:
+            if self.board.fact("leader") is False:
+                wait = min(wait, self.options.standby_poll)
+            elif self._memory.failures:
                 backoff = self.options.backoff_base * 2 ** (self._memory.failures - 1)
                 wait = min(wait, backoff, self.options.backoff_max)
             self._wake.wait(wait)
@@ -123,6 +127,9 @@ class Controller:
         with self._pass_lock, self.metrics.reconcile_duration.time():
             if not self.may_apply():
                 self.board.set_fact("leader", False)
+                # A standby is ready: readiness gates rollouts, and a new replica that waited
+                # for the lease to be ready would stall every rolling update behind the leader.
+                self.ready.set()
                 return False
             self.board.set_fact("leader", True)
             head = self._fetch()
@@ -232,5 +239,5 @@ class Controller:
                 log.warning("%s: cannot record event: %s", status.target, e)
 
     def wait_ready(self, timeout: float) -> bool:
-        """Block until the first successful pass (for tests and the readiness probe)."""
+        """Block until the first successful pass, or a pass that found us standing by."""
         return self.ready.wait(timeout)

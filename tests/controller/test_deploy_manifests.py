@@ -1,0 +1,204 @@
+"""controller/: the manifests pass the real API server, and the RBAC is enough and no more.
+
+Every manifest is server-side dry-run with kubectl (strict field validation, warnings are errors,
+PodSecurity `restricted` on mofang-system). The ClusterRole is checked by the real RBAC authorizer
+(SubjectAccessReviews) for every kind the repository's example platform renders, and the example
+itself is applied as the controller's ServiceAccount (server-side dry run), which exercises the
+escalation checks on Roles and RoleBindings that no review can.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mofang_gitops.cluster import Cluster
+from mofang_gitops.loading import load_repo
+from mofang_gitops.rendering import render_repo
+from mofang_gitops.trees import DirectoryTree
+from mofang_gitops.validating import validate_repo
+
+ROOT = Path(__file__).resolve().parents[2]
+MANIFESTS = ROOT / "controller" / "manifests"
+NAMESPACE_FILE = MANIFESTS / "00-namespace.yaml"
+ACCOUNT = "system:serviceaccount:mofang-system:mofang-gitops-controller"
+ENGINE_VERBS = ("get", "list", "create", "patch", "delete")
+SAR = "/apis/authorization.k8s.io/v1/subjectaccessreviews"
+
+
+@pytest.fixture
+def kubectl(control_plane, binaries):
+    base = [str(binaries / "kubectl"), "--kubeconfig", str(control_plane.kubeconfig)]
+
+    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        argv = [*base, "--warnings-as-errors", *args]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
+        if check:
+            assert done.returncode == 0 and not done.stderr.strip(), (args, done.stderr)
+        return done
+
+    return run
+
+
+@pytest.fixture
+def admin(control_plane):
+    cluster = Cluster("admin", control_plane.kubeconfig, control_plane.name)
+    yield cluster
+    cluster.close()
+
+
+def apply(kubectl, path: Path, *extra: str) -> None:
+    kubectl("apply", "--server-side", "--field-manager=kubectl", "--force-conflicts", *extra,
+            "-f", str(path))  # fmt: skip
+
+
+def install_controller_rbac(kubectl) -> None:
+    """Namespace, ServiceAccount and RBAC for real (the authorizer needs them to exist)."""
+    for name in ("00-namespace", "10-serviceaccount", "20-clusterrole", "21-clusterrolebinding",
+                 "22-role-leader-election"):  # fmt: skip
+        apply(kubectl, MANIFESTS / f"{name}.yaml")
+
+
+def allowed(admin, verb, group, resource, namespace="", name="") -> bool:
+    attributes = {"verb": verb, "group": group, "resource": resource}
+    if namespace:
+        attributes["namespace"] = namespace
+    if name:
+        attributes["name"] = name
+    body = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SubjectAccessReview",
+        "spec": {
+            "user": ACCOUNT,
+            "groups": ["system:serviceaccounts", "system:serviceaccounts:mofang-system",
+                       "system:authenticated"],
+            "resourceAttributes": attributes,
+        },
+    }  # fmt: skip
+    _, review = admin.request("POST", SAR, subject="SubjectAccessReview", verb="create", body=body)
+    return bool(review.get("status", {}).get("allowed"))
+
+
+def example_targets(tmp_path: Path, prefix: str):
+    """The repository's example platform, namespaces prefixed so the test owns them."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    shutil.copy(ROOT / "platform.yaml", repo / "platform.yaml")
+    for folder in ("environments", "projects"):
+        shutil.copytree(ROOT / folder, repo / folder)
+    for env in (repo / "environments").glob("*.yaml"):
+        env.write_text(
+            env.read_text().replace('namespace: "{project}', f'namespace: "{prefix}-{{project}}')
+        )
+    validation = validate_repo(load_repo(DirectoryTree(repo)))
+    assert not validation.errors, validation.errors[:3]
+    targets = render_repo(validation)
+    assert targets
+    return targets
+
+
+def test_manifests_are_what_the_brief_asks_for():
+    docs = [d for f in sorted(MANIFESTS.glob("*.yaml")) for d in yaml.safe_load_all(f.read_text())]
+    kinds = {d["kind"]: d for d in docs}
+    assert {"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role",
+            "RoleBinding", "Deployment", "Service"} <= set(kinds)  # fmt: skip
+    assert kinds["Namespace"]["metadata"]["name"] == "mofang-system"
+    deployment = kinds["Deployment"]["spec"]
+    pod = deployment["template"]["spec"]
+    container = pod["containers"][0]
+    assert deployment["replicas"] == 2 and "--leader-election" in container["args"]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["resources"]["requests"] and container["resources"]["limits"]
+    security = container["securityContext"]
+    assert security["readOnlyRootFilesystem"] and security["capabilities"]["drop"] == ["ALL"]
+    assert pod["securityContext"]["runAsNonRoot"] and security["allowPrivilegeEscalation"] is False
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["webhook-secret"]["secret"]["secretName"]
+    assert "emptyDir" in volumes["cache"]
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert f"--cache-dir={mounts['cache']}" in container["args"]
+    assert f"--webhook-secret-file={mounts['webhook-secret']}/secret" in container["args"]
+    ports = {p["name"] for p in kinds["Service"]["spec"]["ports"]}
+    assert ports == {"webhook", "metrics"}
+    rules = kinds["ClusterRole"]["rules"]
+    assert all("*" not in r["verbs"] and "*" not in r["resources"] for r in rules)
+    assert not any("escalate" in r["verbs"] or "update" in r["verbs"] for r in rules)
+
+
+def test_dockerfile_builds_the_package_as_a_non_root_controller():
+    text = (ROOT / "controller" / "Dockerfile").read_text()
+    assert "FROM python:3.11-slim" in text and "pip install" in text
+    assert 'ENTRYPOINT ["mofang-gitops", "controller"]' in text
+    users = [line.split()[1] for line in text.splitlines() if line.startswith("USER ")]
+    assert users and not users[-1].startswith(("root", "0"))
+    ignore = (ROOT / "controller" / "Dockerfile.dockerignore").read_text().splitlines()
+    assert "*" in ignore and "!mofang_gitops" in ignore and "!pyproject.toml" in ignore
+
+
+def test_every_manifest_passes_a_server_side_dry_run(kubectl):
+    apply(kubectl, NAMESPACE_FILE)
+    files = sorted(MANIFESTS.glob("*.yaml"))
+    assert len(files) >= 8
+    for path in files:
+        if path != NAMESPACE_FILE:
+            apply(kubectl, path, "--dry-run=server")
+
+
+def test_cluster_role_grants_every_kind_the_example_renders(kubectl, admin, tmp_path):
+    install_controller_rbac(kubectl)
+    targets = example_targets(tmp_path, "rbac")
+    namespace = next(t.namespace for t in targets)
+    kinds = {(m.api_version, m.ref.kind) for t in targets for m in t.manifests}
+    missing = []
+    for api_version, kind in sorted(kinds):
+        info = admin.resource(api_version, kind)
+        group = api_version.rsplit("/", 1)[0] if "/" in api_version else ""
+        where = namespace if info.namespaced else ""
+        for verb in ENGINE_VERBS:
+            if not allowed(admin, verb, group, info.plural, where):
+                missing.append(f"{verb} {info.plural}.{group}")
+        if info.namespaced and not allowed(admin, "list", group, info.plural):
+            missing.append(f"cluster-wide list {info.plural}.{group}")  # one LIST per kind
+    assert not missing, missing
+    for verb in ("create", "patch"):
+        assert allowed(admin, verb, "", "events", namespace)
+    for verb in ("get", "update"):
+        assert allowed(admin, verb, "coordination.k8s.io", "leases", "mofang-system",
+                       "mofang-gitops-controller")  # fmt: skip
+    assert allowed(admin, "create", "coordination.k8s.io", "leases", "mofang-system")
+
+
+def test_cluster_role_grants_nothing_more(kubectl, admin):
+    install_controller_rbac(kubectl)
+    assert not allowed(
+        admin, "bind", "rbac.authorization.k8s.io", "clusterroles", name="cluster-admin"
+    )
+    assert allowed(admin, "bind", "rbac.authorization.k8s.io", "clusterroles", name="edit")
+    assert not allowed(admin, "escalate", "rbac.authorization.k8s.io", "clusterroles", name="admin")
+    assert not allowed(admin, "update", "rbac.authorization.k8s.io", "clusterroles", name="admin")
+    assert not allowed(admin, "create", "rbac.authorization.k8s.io", "clusterrolebindings")
+    assert not allowed(admin, "create", "", "pods", "default")
+    assert not allowed(admin, "delete", "", "nodes")
+    assert not allowed(admin, "update", "coordination.k8s.io", "leases", "kube-system", "x")
+    assert not allowed(admin, "update", "coordination.k8s.io", "leases", "mofang-system", "other")
+    assert not allowed(admin, "update", "apps", "statefulsets", "default")  # apply is a PATCH
+
+
+def test_the_controller_account_may_apply_the_whole_example(kubectl, tmp_path, unique_name):
+    install_controller_rbac(kubectl)
+    targets = example_targets(tmp_path, unique_name)
+    manifests = [m for t in targets for m in t.manifests]
+    namespaces = tmp_path / "namespaces.yaml"
+    namespaces.write_text("---\n".join(m.text for m in manifests if m.ref.kind == "Namespace"))
+    apply(kubectl, namespaces)  # for real, as admin: namespaced dry runs need them
+    others = tmp_path / "objects.yaml"
+    others.write_text("---\n".join(m.text for m in manifests if m.ref.kind != "Namespace"))
+    kubectl("apply", "--server-side", "--field-manager=mofang-gitops", "--dry-run=server",
+            f"--as={ACCOUNT}", "-f", str(others))  # fmt: skip
+    kubectl("apply", "--server-side", "--field-manager=mofang-gitops", "--dry-run=server",
+            f"--as={ACCOUNT}", "-f", str(namespaces))  # fmt: skip
