@@ -180,13 +180,18 @@ def install_crds(cp: ControlPlane, crds_dir: Path, *, timeout: float = 300) -> l
         The CRD names, in file order.
 
     Raises:
-        MofangError: a file is not an acceptable CRD, or a CRD was not Established in time.
+        MofangError: files the server refused (all of them, one per line), or CRDs that were not
+            Established in time.
     """
     started = time.monotonic()
     files = sorted(p for p in crds_dir.rglob("*.yaml") if p.is_file())
     # The server's work (decoding, schema checks) dominates; parallel requests use both cores.
     with ThreadPoolExecutor(max_workers=4) as pool:
-        refs = list(pool.map(lambda path: _put_crd(cp, path), files))
+        results = list(pool.map(lambda path: _put_crd(cp, path), files))
+    refused = [str(result) for result in results if isinstance(result, MofangError)]
+    if refused:
+        raise MofangError("\n".join(refused))
+    refs = [result for result in results if isinstance(result, _CrdRef)]
     _wait_established(cp, refs, started + timeout)
     log.info("control plane %s: %d CRDs in %.1fs", cp.name, len(refs), _since(started))
     return [ref.name for ref in refs]
@@ -239,7 +244,7 @@ def api_call(
         headers["Content-Type"] = content_type
     request = urllib.request.Request(cp.server + path, body, headers, method=method)
     try:
-        with urllib.request.urlopen(request, timeout=timeout, context=_ssl_context(cp)) as resp:
+        with _opener(_ssl_context(cp)).open(request, timeout=timeout) as resp:
             return resp.status, _decode(resp.read())
     except urllib.error.HTTPError as err:
         with err:
@@ -351,9 +356,13 @@ def _apiserver_argv(bin_dir: Path, workdir: Path, etcd_port: int, port: int) -> 
 def _spawn(argv: list[str], log_path: Path) -> subprocess.Popen[bytes]:
     # The parent-death signal follows the *thread* that forked, so only the main thread asks.
     on_death = _die_with_parent if threading.current_thread() is threading.main_thread() else None
+    # Go's HTTP and gRPC clients honour *_PROXY; etcd and the API server only talk to loopback.
+    no_proxy = ",".join(filter(None, [os.environ.get("NO_PROXY", ""), "127.0.0.1,localhost"]))
+    env = {**os.environ, "NO_PROXY": no_proxy, "no_proxy": no_proxy}
     with log_path.open("ab") as out:
         proc = subprocess.Popen(
             argv,
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -467,7 +476,7 @@ def _wait(
 
 def _etcd_healthy(port: int) -> bool:
     with contextlib.suppress(OSError, ValueError):
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as resp:
+        with _opener().open(f"http://127.0.0.1:{port}/health", timeout=2) as resp:
             return bool(json.loads(resp.read()).get("health") == "true")
     return False
 
@@ -499,8 +508,8 @@ class _CrdRef:
     """The served ``group/version`` paths, where discovery must list ``plural``."""
 
 
-def _put_crd(cp: ControlPlane, path: Path) -> _CrdRef:
-    """Create the CRD in ``path``, or server-side apply it when it exists."""
+def _put_crd(cp: ControlPlane, path: Path) -> _CrdRef | MofangError:
+    """Create the CRD in ``path``, or server-side apply it when it exists; return the refusal."""
     body = path.read_bytes()
     query = f"?fieldManager={FIELD_MANAGER}"
     status, answer = api_call(cp, "POST", _CRD_API + query, body, content_type="application/yaml")
@@ -512,7 +521,7 @@ def _put_crd(cp: ControlPlane, path: Path) -> _CrdRef:
         )  # fmt: skip
     if status not in (200, 201):
         message = answer.get("message") or answer.get("text", "")
-        raise MofangError(f"CRD {path}: the API server answered {status}: {message}")
+        return MofangError(f"CRD {path}: the API server answered {status}: {message}")
     spec = answer["spec"]
     served = (f"{spec['group']}/{v['name']}" for v in spec["versions"] if v.get("served"))
     return _CrdRef(answer["metadata"]["name"], spec["names"]["plural"], tuple(served))
@@ -551,6 +560,14 @@ def _established(cp: ControlPlane, name: str) -> bool:
     status, crd = api_call(cp, "GET", f"{_CRD_API}/{name}")
     conditions = (crd.get("status") or {}).get("conditions") or [] if status == 200 else []
     return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
+
+
+def _opener(context: ssl.SSLContext | None = None) -> urllib.request.OpenerDirector:
+    """Return an opener that ignores ``*_PROXY``: every address here is loopback."""
+    handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({})]
+    if context is not None:
+        handlers.append(urllib.request.HTTPSHandler(context=context))
+    return urllib.request.build_opener(*handlers)
 
 
 def _ssl_context(cp: ControlPlane) -> ssl.SSLContext:

@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from mofang_gitops.controlplane import (
     ControlPlane,
@@ -47,8 +47,16 @@ def default_state_dir() -> Path:
     return cache_root() / "dev"
 
 
-def dev_up(state_dir: Path, clusters: Sequence[tuple[str, str]], *, timeout: float = 600) -> Path:
+def dev_up(
+    state_dir: Path,
+    clusters: Sequence[tuple[str, str]],
+    *,
+    crds_dir: Path | None | Literal["auto"] = "auto",
+    timeout: float = 600,
+) -> Path:
     """Start one control plane per ``(cluster, context)`` in the background; idempotent.
+
+    ``crds_dir`` is installed into every plane: ``"auto"`` finds ``shared/crds``, ``None`` none.
 
     Returns:
         ``<state_dir>/kubeconfig``, with one admin context per given context name.
@@ -71,7 +79,8 @@ def dev_up(state_dir: Path, clusters: Sequence[tuple[str, str]], *, timeout: flo
                 )
             return _wait_served(state_dir, state["pid"], time.monotonic() + timeout)
         _stop_all(state_dir, state)
-        pid = _spawn_server(state_dir, clusters)
+        crds = find_crds_dir() if crds_dir == "auto" else crds_dir
+        pid = _spawn_server(state_dir, clusters, crds)
         try:
             return _wait_served(state_dir, pid, time.monotonic() + timeout)
         except BaseException:
@@ -141,11 +150,10 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def _spawn_server(state_dir: Path, clusters: Sequence[tuple[str, str]]) -> int:
-    crds = find_crds_dir()
+def _spawn_server(state_dir: Path, clusters: Sequence[tuple[str, str]], crds: Path | None) -> int:
     argv = [sys.executable, "-m", _MARKER, "serve", str(state_dir)]
     argv += [f"--cluster={name}={context}" for name, context in clusters]
-    argv += [f"--crds={crds}"] if crds else ["--no-crds"]
+    argv += [f"--crds={crds.resolve()}"] if crds else ["--no-crds"]
     with (state_dir / "serve.log").open("ab") as out:
         proc = subprocess.Popen(
             argv,

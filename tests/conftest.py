@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -31,7 +32,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.cluster)
 
 
-def _unavailable(reason: str) -> None:
+def _unavailable(reason: str) -> NoReturn:
     if os.environ.get("CI"):
         pytest.fail(f"control plane unavailable in CI: {reason}", pytrace=False)
     pytest.skip(reason)
@@ -43,7 +44,6 @@ def binaries() -> Path:
         return find_binaries()
     except MofangError as err:
         _unavailable(str(err))
-        raise
 
 
 @pytest.fixture(scope="session")
@@ -51,11 +51,9 @@ def crds_dir() -> Path:
     try:
         found = find_crds_dir()
     except MofangError as err:
-        found = None
         _unavailable(str(err))
     if found is None:
         _unavailable("no CRD directory: set $MOFANG_CRDS or keep ../shared/crds next to the repo")
-    assert found is not None
     return found
 
 

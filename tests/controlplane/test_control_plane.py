@@ -117,6 +117,24 @@ def test_kubeconfig_works_with_kubectl_for_admin_and_user(
     assert "forbidden" in user.stderr.lower()
 
 
+def test_two_planes_are_independent_clusters_in_one_kubeconfig(
+    control_plane: ControlPlane,
+    second_control_plane: ControlPlane,
+    binaries: Path,
+    unique_name: str,
+    tmp_path: Path,
+) -> None:
+    config = write_kubeconfig(
+        tmp_path / "both", [("a", control_plane), ("b", second_control_plane)]
+    )
+    created = kubectl(binaries, config, "a", "create", "namespace", unique_name)
+    assert created.returncode == 0, created.stderr
+    assert kubectl(binaries, config, "a", "get", "namespace", unique_name).returncode == 0
+    assert kubectl(binaries, config, "b", "get", "namespace", unique_name).returncode != 0
+    crds = kubectl(binaries, config, "b", "get", "crds", "-o", "name").stdout.split()
+    assert "customresourcedefinition.apiextensions.k8s.io/workflows.argoproj.io" in crds
+
+
 # --- lifecycle (own planes, no CRDs, so they start in seconds) ------------------------------------
 
 
@@ -161,8 +179,9 @@ def test_dev_up_serves_two_clusters_and_dev_down_leaves_no_process(
 ) -> None:
     state_dir = tmp_path / "dev"
     clusters = [("alpha", "ctx-alpha"), ("beta", "ctx-beta")]
+    volcano = crds_dir / "volcano"  # three small CRDs: the full set is covered by control_plane
     try:
-        config = dev_up(state_dir, clusters)
+        config = dev_up(state_dir, clusters, crds_dir=volcano)
         status = dev_status(state_dir)
         assert status["running"] and status["ready"]
         assert [c["healthy"] for c in status["clusters"]] == [True, True]
@@ -173,7 +192,9 @@ def test_dev_up_serves_two_clusters_and_dev_down_leaves_no_process(
                 "customresourcedefinition.apiextensions.k8s.io/queues.scheduling.volcano.sh"
                 in listed.stdout
             )
-        assert dev_up(state_dir, clusters) == config  # idempotent: same planes, no restart
+        assert (
+            dev_up(state_dir, clusters, crds_dir=volcano) == config
+        )  # idempotent: same planes, no restart
         assert dev_status(state_dir)["pid"] == status["pid"]
         with pytest.raises(UsageError):
             dev_up(state_dir, [("gamma", "ctx-gamma")])
