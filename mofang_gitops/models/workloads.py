@@ -161,9 +161,9 @@ class Search(StrictModel):
     objective: Objective
     """What to optimise."""
     algorithm: Literal[
-        "random", "grid", "bayesianoptimization", "tpe", "multivariate-tpe", "cmaes", "hyperband"
+        "random", "grid", "bayesianoptimization", "tpe", "multivariate-tpe", "cmaes"
     ] = "random"
-    """Katib suggestion algorithm."""
+    """Katib suggestion algorithm (hyperband is left out: it needs settings this spec lacks)."""
     maxTrials: int = Field(default=10, ge=1, le=10_000)
     """Most trials in total."""
     parallelTrials: int = Field(default=1, ge=1)
@@ -221,6 +221,16 @@ class TrainingSpec(StrictModel):
         for role in names & SINGLETON_ROLES:
             if self.roles[role].replicas != 1:
                 raise ValueError(f"role {role} runs exactly 1 replica")
+        if self.search is not None and self.framework in ("ray", "volcano"):
+            raise ValueError(
+                f"search is not available for {self.framework}: Katib cannot run it as a trial"
+            )
+        if self.framework == "volcano" and self.runPolicy.activeDeadline is not None:
+            raise ValueError(
+                "a volcano job has no active deadline; remove runPolicy.activeDeadline"
+            )
+        if self.framework == "volcano" and any(len(n) > 15 for n in names):
+            raise ValueError("volcano task names are at most 15 characters (pod host names)")
         return self
 
 
@@ -233,6 +243,18 @@ class Training(Workload):
     """Always ``Training``."""
     spec: TrainingSpec
     """The training definition."""
+
+    @model_validator(mode="after")
+    def _name_fits_derived_names(self) -> Training:
+        # Runs are named <name>-<6 hex>; operators and Katib append role, index and trial
+        # suffixes, and the result must stay a 63-character DNS label starting with a letter.
+        limit = 24 if self.spec.search is not None else 30
+        if len(self.name) > limit or not self.name[0].isalpha():
+            raise ValueError(
+                f"training name {self.name!r} must start with a letter and have at most "
+                f"{limit} characters (derived job, pod and trial names must stay under 63)"
+            )
+        return self
 
 
 _CRON_FIELD = re.compile(

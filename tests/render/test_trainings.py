@@ -12,7 +12,6 @@ import yaml
 from syrupy.assertion import SnapshotAssertion
 
 from mofang_gitops.controlplane import find_crds_dir
-from mofang_gitops.errors import InputError
 from mofang_gitops.manifests import Manifest, ObjectRef
 from mofang_gitops.rendering import render_repo
 from mofang_gitops.rendering.jobs import launcher_command
@@ -215,12 +214,11 @@ spec:
     parameters: [{{name: lr, type: double, min: 0.1, max: 0.2}}]
 """,
     )
-    with pytest.raises(InputError) as caught:
-        _render(root)
-    (problem,) = caught.value.problems
+    validation = validate_dir(root)
+    (problem,) = validation.errors
     assert problem.location.path == "projects/vision/trainings/searched.yaml"
-    assert problem.location.line == 11  # the search block
-    assert "cannot be a Katib trial" in problem.message
+    assert "search is not available" in problem.message
+    assert "searched" not in {m.ref.name for t in render_repo(validation) for m in t.manifests}
 
 
 def _keys(value: Any) -> Iterator[str]:
