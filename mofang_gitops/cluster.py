@@ -191,6 +191,7 @@ class Cluster:
         retry: RetryPolicy | None = None,
         timeout: float = 60.0,
         pool_size: int = 16,
+        down_for: float = 10.0,
     ) -> None:
         self.name = name
         self.kubeconfig = str(kubeconfig) if kubeconfig else None
@@ -198,10 +199,16 @@ class Cluster:
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
         self.pool_size = pool_size
+        self.down_for = down_for
+        """After a request got no answer through all its retries, later requests fail at once
+        for this many seconds instead of each retrying against a dead server."""
         self.stats = RequestStats()
         self._lock = threading.Lock()
         self._client: Any = None
         self._groups: dict[str, dict[str, ResourceInfo]] = {}
+        self._missing: set[tuple[str, str]] = set()
+        self._group_locks: dict[str, threading.Lock] = {}
+        self._down: tuple[float, ClusterError] | None = None
 
     def __repr__(self) -> str:
         return f"Cluster({self.name!r}, context={self.context!r})"
@@ -241,13 +248,25 @@ class Cluster:
     ) -> tuple[int, dict[str, Any]]:
         """Send one request (with retries); return status and decoded body, or raise."""
         self._api()  # a broken kubeconfig fails once here, not once per attempt
+        down = self._down
+        if down is not None and time.monotonic() < down[0]:
+            raise ClusterError(
+                subject, f"{method} {path}: not sent, no answer just before: {down[1]}"
+            )
 
         def once() -> tuple[int, dict[str, Any]]:
             return self._send(method, path, subject, verb, query, body, content_type, dry_run)
 
-        return call_with_retry(
-            once, self.retry, conflicts=retry_conflicts, what=f"{subject} ({method} {path})"
-        )
+        try:
+            result = call_with_retry(
+                once, self.retry, conflicts=retry_conflicts, what=f"{subject} ({method} {path})"
+            )
+        except ClusterError as err:
+            if err.status == 0:
+                self._down = (time.monotonic() + self.down_for, err)
+            raise
+        self._down = None
+        return result
 
     def _send(
         self,
@@ -293,16 +312,28 @@ class Cluster:
         cached = self._groups.get(api_version)
         if cached is not None and kind in cached:
             return cached[kind]
-        fresh = self._discover(api_version)
-        if kind not in fresh:
+        with self._lock:
+            group_lock = self._group_locks.setdefault(api_version, threading.Lock())
+        with group_lock:  # one discovery request per group version, however many threads ask
+            cached = self._groups.get(api_version)
+            missing = (api_version, kind) in self._missing
+            if cached is None or (kind not in cached and not missing):
+                cached = self._discover(api_version)
+        if kind not in cached:
+            self._missing.add((api_version, kind))
             raise NotFoundError(
                 f"{self.name}:{kind}", f"kind {kind} is not served by {api_version}", 404
             )
-        return fresh[kind]
+        return cached[kind]
 
     def _discover(self, api_version: str) -> dict[str, ResourceInfo]:
         path = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
-        _, body = self.request("GET", path, subject=f"{self.name}:{api_version}", verb="discover")
+        try:
+            _, body = self.request(
+                "GET", path, subject=f"{self.name}:{api_version}", verb="discover"
+            )
+        except NotFoundError:
+            body = {}  # the group version is not served: every kind of it is missing
         kinds = {
             r["kind"]: ResourceInfo(api_version, r["kind"], r["name"], bool(r.get("namespaced")))
             for r in body.get("resources", ())
@@ -316,6 +347,7 @@ class Cluster:
         """Forget cached discovery (after CRDs were installed or removed)."""
         with self._lock:
             self._groups.clear()
+            self._missing.clear()
 
     # --- reads -----------------------------------------------------------------------------------
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from mofang_gitops.cluster import Cluster, object_id
 from mofang_gitops.engine.changesets import Action, ChangeSetEntry
@@ -32,6 +33,7 @@ _IMMUTABLE = re.compile(
 )
 REPLACE_HINT = "immutable field changed; use --allow-replace"
 RUN_SKIPPED = "one-shot run already submitted; a new run needs a spec change"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -67,20 +69,52 @@ class Work:
     read_error: ClusterError | None = None
 
 
+@dataclass(frozen=True)
+class _Todo:
+    """An object the local decision could not settle: it needs a request to the server."""
+
+    work: Work
+    verdict: Verdict | None
+    """None for an object to create."""
+    reason: str = ""
+    diff: str = ""
+
+
 def apply_stage(
     cluster: Cluster, works: Sequence[Work], options: ApplyOptions
 ) -> list[ChangeSetEntry]:
-    """Apply (or dry-run) one stage; entries come back in the order of ``works``."""
-    if len(works) <= 1 or options.concurrency <= 1:
-        return [apply_one(cluster, w, options) for w in works]
-    with ThreadPoolExecutor(max_workers=min(options.concurrency, len(works))) as pool:
-        return list(pool.map(lambda w: apply_one(cluster, w, options), works))
+    """Apply (or dry-run) one stage; entries come back in the order of ``works``.
+
+    Decisions are made locally first (CPU only, no thread hand-off); only objects that need a
+    request go to the thread pool, so a no-op stage of thousands of objects stays cheap.
+    """
+
+    def decide(work: Work) -> ChangeSetEntry | _Todo:
+        return _guarded(cluster, work, partial(_decide, cluster, work, options))
+
+    def execute(todo: _Todo) -> ChangeSetEntry:
+        return _guarded(cluster, todo.work, partial(_execute, cluster, todo, options))
+
+    decided = [decide(w) for w in works]
+    todo = [d for d in decided if isinstance(d, _Todo)]
+    if len(todo) <= 1 or options.concurrency <= 1:
+        done = [execute(t) for t in todo]
+    else:
+        with ThreadPoolExecutor(max_workers=min(options.concurrency, len(todo))) as pool:
+            done = list(pool.map(execute, todo))
+    results = iter(done)
+    return [next(results) if isinstance(d, _Todo) else d for d in decided]
 
 
 def apply_one(cluster: Cluster, work: Work, options: ApplyOptions) -> ChangeSetEntry:
     """Decide locally, ask the server only when needed, and write only real changes."""
+    return apply_stage(cluster, [work], options)[0]
+
+
+def _guarded(cluster: Cluster, work: Work, step: Callable[[], T]) -> T | ChangeSetEntry:
+    """Run one step for one object; any failure becomes that object's entry."""
     try:
-        return _apply_one(cluster, work, options)
+        return step()
     except ClusterError as err:
         return _entry(cluster, work, Action.FAILED, str(err))
     except Exception as err:  # a bug must not hide the other objects' outcomes
@@ -88,7 +122,8 @@ def apply_one(cluster: Cluster, work: Work, options: ApplyOptions) -> ChangeSetE
         return _entry(cluster, work, Action.FAILED, f"internal error: {err!r}")
 
 
-def _apply_one(cluster: Cluster, work: Work, options: ApplyOptions) -> ChangeSetEntry:
+def _decide(cluster: Cluster, work: Work, options: ApplyOptions) -> ChangeSetEntry | _Todo:
+    """Settle locally what needs no request: failures, runs, planned creations, no-ops."""
     manifest, live = work.manifest, work.live
     if work.read_error is not None:
         return _entry(cluster, work, Action.FAILED, f"cannot read live state: {work.read_error}")
@@ -99,13 +134,21 @@ def _apply_one(cluster: Cluster, work: Work, options: ApplyOptions) -> ChangeSet
         diff = created_diff(body, _id(cluster, work))
         if options.dry_run:
             return _entry(cluster, work, Action.CREATED, diff=diff)
-        return _write(cluster, work, options, Action.CREATED, "", diff)
+        return _Todo(work, None, "", diff)
     comparison = compare_owned(body, live)
     if comparison.verdict is Verdict.SAME:
         return _entry(cluster, work, Action.UNCHANGED)
-    reason = describe(comparison)
     diff = changed_diff(body, live, _id(cluster, work))
-    if options.dry_run or comparison.verdict is Verdict.DOUBT:
+    return _Todo(work, comparison.verdict, describe(comparison), diff)
+
+
+def _execute(cluster: Cluster, todo: _Todo, options: ApplyOptions) -> ChangeSetEntry:
+    """Create, or confirm a change with a dry run where in doubt (or planning), then write."""
+    work, reason, diff = todo.work, todo.reason, todo.diff
+    if todo.verdict is None:
+        return _write(cluster, work, options, Action.CREATED, "", diff)
+    if options.dry_run or todo.verdict is Verdict.DOUBT:
+        body, live = work.manifest.body, work.live or {}
         try:
             dry = cluster.server_side_apply(body, force=options.force_conflicts, dry_run=True)
         except ClusterError as err:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from mofang_gitops.cluster import Cluster
@@ -75,7 +76,7 @@ class Inventory:
         """The ConfigMap name."""
         return inventory_name(self.environment, self.project)
 
-    @property
+    @cached_property
     def refs(self) -> frozenset[ObjectRef]:
         """References of every entry."""
         return frozenset(e.ref for e in self.entries)

@@ -17,12 +17,15 @@ from typing import Any
 
 from mofang_gitops.cluster import Cluster
 from mofang_gitops.errors import ClusterError
-from mofang_gitops.manifests import LABEL_MANAGED_BY, MANAGER, ObjectRef
+from mofang_gitops.manifests import LABEL_MANAGED_BY, LABEL_PROJECT, MANAGER, ObjectRef
 
 log = logging.getLogger(__name__)
 
 SELECTOR = f"{LABEL_MANAGED_BY}={MANAGER}"
 """Only objects carrying our managed-by label are read (and so can ever be pruned)."""
+MAX_SELECTED_PROJECTS = 100
+"""Up to this many projects, LISTs also select by project label (a run for a few projects
+reads only theirs); beyond, the whole platform is wanted anyway and the URL would grow long."""
 
 KindKey = tuple[str, str]
 """``(apiVersion, kind)``."""
@@ -69,6 +72,14 @@ def wanted_kinds(refs: Iterable[tuple[str, ObjectRef]]) -> dict[KindKey, set[str
     return wanted
 
 
+def selector_for(projects: Iterable[str] | None) -> str:
+    """Label selector for LISTs: ours, narrowed to ``projects`` when they are few."""
+    wanted = sorted(set(projects)) if projects is not None else []
+    if not wanted or len(wanted) > MAX_SELECTED_PROJECTS:
+        return SELECTOR
+    return f"{SELECTOR},{LABEL_PROJECT} in ({','.join(wanted)})"
+
+
 def check_reachable(cluster: Cluster) -> None:
     """Fail fast with ``ClusterError`` (status 0) when the cluster does not answer."""
     cluster.resource("v1", "Namespace")
@@ -80,6 +91,7 @@ def read_live(
     *,
     into: LiveState | None = None,
     concurrency: int = 8,
+    selector: str = SELECTOR,
 ) -> LiveState:
     """LIST every wanted kind once (concurrently) with our label selector.
 
@@ -92,7 +104,7 @@ def read_live(
     def read(key: KindKey) -> tuple[KindKey, list[dict[str, Any]] | ClusterError]:
         api_version, kind = key
         try:
-            return key, cluster.list(api_version, kind, wanted[key], SELECTOR)
+            return key, cluster.list(api_version, kind, wanted[key], selector)
         except ClusterError as err:
             return key, err
 

@@ -32,13 +32,20 @@ from mofang_gitops.engine.livestate import (
     check_reachable,
     group_of,
     read_live,
+    selector_for,
     wanted_kinds,
 )
 from mofang_gitops.engine.pruning import Candidate, PruneOptions, delete_stale, plan_prune
 from mofang_gitops.engine.sorting import Stage, group_by_stage
 from mofang_gitops.engine.waiting import wait_established
 from mofang_gitops.errors import ClusterError
-from mofang_gitops.manifests import SYSTEM_NAMESPACE, ObjectRef, RenderedTarget, Target
+from mofang_gitops.manifests import (
+    LABEL_PROJECT,
+    SYSTEM_NAMESPACE,
+    ObjectRef,
+    RenderedTarget,
+    Target,
+)
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +164,9 @@ class _ClusterRun:
         pairs.append(("v1", ObjectRef("", "ConfigMap", SYSTEM_NAMESPACE, "inventory")))
         wanted = wanted_kinds(pairs)
         covered = {key: (None if ns is None or len(ns) > 1 else ns) for key, ns in wanted.items()}
-        read_live(self.cluster, covered, into=self.live, concurrency=self.options.concurrency)
+        selector = selector_for(self._projects())
+        concurrency = self.options.concurrency
+        read_live(self.cluster, covered, into=self.live, concurrency=concurrency, selector=selector)
         found = find_inventories(self.live.objects.values())
         for rt in self.targets:
             t = rt.target
@@ -171,7 +180,18 @@ class _ClusterRun:
             if not _covered(covered, e.api_version, e.ref)
         ]
         if extra:
-            read_live(self.cluster, wanted_kinds(extra), into=self.live)
+            read_live(self.cluster, wanted_kinds(extra), into=self.live, selector=selector)
+
+    def _projects(self) -> set[str] | None:
+        """Project labels of everything desired; None if any object lacks one (read all)."""
+        projects = {rt.target.project for rt in self.targets}
+        for rt in self.targets:
+            for m in rt.manifests:
+                label = (m.body.get("metadata", {}).get("labels") or {}).get(LABEL_PROJECT)
+                if not label:
+                    return None
+                projects.add(str(label))
+        return projects
 
     def apply_stages(self, works: list[Work]) -> list[ChangeSetEntry]:
         entries: list[ChangeSetEntry] = []
@@ -190,9 +210,11 @@ class _ClusterRun:
     def record_and_prune(self, applied: list[ChangeSetEntry]) -> list[ChangeSetEntry]:
         entries: list[ChangeSetEntry] = []
         kept: dict[Target, Inventory] = {}
+        by_target: dict[Target | None, list[ChangeSetEntry]] = {}
+        for entry in applied:
+            by_target.setdefault(entry.target, []).append(entry)
         for rt in self.targets:
-            mine = [e for e in applied if e.target == rt.target]
-            kept[rt.target] = self._kept(rt.target, mine)
+            kept[rt.target] = self._kept(rt.target, by_target.get(rt.target, []))
             entries.extend(self._store(self.inventories[rt.target], kept[rt.target]))
         if not self.options.prune:
             return entries

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -77,3 +79,26 @@ def test_apply_and_prune_succeed_through_429_503_and_409_answers(
     assert not pruned.failed
     assert sorted(status for _, _, status in plan.injected) == [409, 429, 429, 429, 503, 503]
     assert cluster.stats.by_verb()["delete"] == 3 + 1  # one DELETE answered 409 was sent again
+
+
+def test_requests_fail_fast_for_a_while_after_the_server_stopped_answering(tmp_path: Path):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "dead", "cluster": {"server": f"http://127.0.0.1:{port}"}}],
+        "users": [{"name": "dead", "user": {"token": "t"}}],
+        "contexts": [{"name": "dead", "context": {"cluster": "dead", "user": "dead"}}],
+    }
+    (tmp_path / "kubeconfig").write_text(json.dumps(config))
+    cluster = Cluster("dead", tmp_path / "kubeconfig", "dead", retry=QUICK, down_for=60)
+    with pytest.raises(ClusterError, match="no answer") as first:
+        cluster.list("v1", "ConfigMap")
+    assert first.value.status == 0 and first.value.retriable
+    assert cluster.stats.by_verb() == {"discover": QUICK.attempts}
+    with pytest.raises(ClusterError, match="not sent") as second:
+        cluster.list("v1", "ConfigMap")
+    assert second.value.status == 0
+    assert cluster.stats.by_verb() == {"discover": QUICK.attempts}  # nothing more was sent
