@@ -222,6 +222,7 @@ class _ClusterRun:
             rt.target: plan_prune(
                 self.cluster.name, rt.target, kept[rt.target],
                 frozenset(m.ref for m in rt.manifests), self.live, self._prune_options(rt.target),
+                before=len(self.inventories[rt.target].entries),
             )
             for rt in self.targets
         }  # fmt: skip

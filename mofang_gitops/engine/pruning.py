@@ -76,8 +76,14 @@ def plan_prune(
     desired: frozenset[ObjectRef],
     live: LiveState,
     options: PruneOptions,
+    before: int | None = None,
 ) -> PrunePlan:
-    """Select what to delete for one target, applying every guard."""
+    """Select what to delete for one target, applying every guard.
+
+    ``before`` is how many objects the project had before this run (the mass-prune guard's
+    base: renaming every object must not pass as "half of old plus new"); by default the
+    inventory's size.
+    """
     stale = sorted(e for e in inventory.entries if e.ref not in desired)
     candidates: list[Candidate] = []
     skipped: list[ChangeSetEntry] = []
@@ -92,7 +98,8 @@ def plan_prune(
             skipped.append(_skip(cluster, target, entry, reason))
         else:
             candidates.append(Candidate(target, entry, obj))
-    refusal = _refusal(len(candidates), len(inventory.entries), bool(desired), target, options)
+    total = len(inventory.entries) if before is None else before
+    refusal = _refusal(len(candidates), total, bool(desired), target, options)
     if refusal:
         skipped.extend(_skip(cluster, target, c.entry, refusal) for c in candidates)
         return PrunePlan((), tuple(skipped), frozenset(forget))

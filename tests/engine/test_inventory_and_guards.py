@@ -117,3 +117,12 @@ def test_namespace_and_pv_go_only_when_project_removed_and_deletion_allowed():
     everything = PruneOptions(project_removed=True, allow_namespace_deletion=True)
     plan = plan_prune("c", TARGET, INVENTORY, frozenset(), live_of(ENTRIES), everything)
     assert len(plan.delete) == len(ENTRIES)
+
+
+def test_mass_prune_guard_counts_the_objects_before_the_run_so_renaming_all_is_refused():
+    renamed = [entry("ConfigMap", "a2"), entry("ConfigMap", "b2")]
+    old = Inventory("dev", "vision", frozenset(ENTRIES[1:3]))
+    kept = old.replace({*old.entries, *renamed})  # after apply: old and new together
+    desired = frozenset(e.ref for e in renamed)
+    plan = plan_prune("c", TARGET, kept, desired, live_of(ENTRIES), PruneOptions(), before=2)
+    assert not plan.delete and "would delete 2 of 2" in plan.skipped[0].reason
