@@ -19,7 +19,7 @@ from typing import Any
 
 from mofang_gitops.cluster import Cluster
 from mofang_gitops.errors import ClusterError, NotFoundError
-from mofang_gitops.manifests import SYSTEM_NAMESPACE
+from mofang_gitops.manifests import LABEL_MANAGED_BY, MANAGER, SYSTEM_NAMESPACE
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class LeaderElector:
         try:
             lease = self._get()
             if lease is None:
-                self._write("POST", self._path, self._record(None))
+                self._create()
             elif self._held_by_other(lease):
                 return False
             else:
@@ -130,6 +130,14 @@ class LeaderElector:
             "metadata": metadata,
             "spec": spec,
         }
+
+    def _create(self) -> None:
+        """Create the Lease; on a fresh cluster, its namespace first (nobody else would)."""
+        try:
+            self._write("POST", self._path, self._record(None))
+        except NotFoundError:
+            self.cluster.ensure_namespace(self.options.namespace, {LABEL_MANAGED_BY: MANAGER})
+            self._write("POST", self._path, self._record(None))
 
     def _write(self, method: str, path: str, body: dict[str, Any]) -> None:
         self.cluster.request(
