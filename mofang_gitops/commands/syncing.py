@@ -20,6 +20,7 @@ from mofang_gitops.engine import (
     format_json,
     format_text,
 )
+from mofang_gitops.engine.applying import RUN_SKIPPED
 from mofang_gitops.errors import UsageError
 from mofang_gitops.rendering import render_repo
 
@@ -66,7 +67,15 @@ def _report(args: argparse.Namespace, changes: ChangeSet, *, diffs: bool) -> Non
     if args.format == "json":
         sys.stdout.write(format_json(changes))
         return
-    text = format_text(changes, diffs=diffs, colour=use_color(args), unchanged=args.verbose)
+    runs = [e for e in changes.entries if e.action is Action.SKIPPED and e.reason == RUN_SKIPPED]
+    shown = (
+        changes
+        if args.verbose or not runs
+        else ChangeSet.of(e for e in changes.entries if e not in runs)
+    )
+    text = format_text(shown, diffs=diffs, colour=use_color(args), unchanged=args.verbose)
+    if shown is not changes:
+        text += f"{len(runs)} finished one-shot run(s) left as they are (-v lists them)\n"
     sys.stdout.write(text)
 
 
