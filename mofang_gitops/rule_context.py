@@ -122,6 +122,17 @@ def check_placement(ctx: RuleContext, loaded: Loaded[Any], group: str, at: tuple
             )
 
 
+def check_member(ctx: RuleContext, loaded: Loaded[Any], user: str) -> None:
+    """The owner of a workload must be an owner or member of its project."""
+    if user not in ctx.project.users():
+        ctx.error(
+            loaded,
+            ("spec", "owner"),
+            f"owner {user!r} is not a member of project {ctx.specs.name}",
+            "add them to members in project.yaml or pick a member",
+        )
+
+
 def check_image(ctx: RuleContext, loaded: Loaded[Any], image: str, at: tuple[Any, ...]) -> None:
     """An image is a catalogue name, or a full reference from an allowed registry."""
     spec = ctx.platform.spec

@@ -23,6 +23,7 @@ from mofang_gitops.rule_context import (
     check_fits_quota,
     check_gpu_group,
     check_image,
+    check_member,
     check_placement,
     check_unique_names,
 )
@@ -89,13 +90,7 @@ def _check_notebook(ctx: RuleContext, loaded: Loaded[Notebook]) -> Loaded[Notebo
             "digit; its Service name must start with a letter",
             "rename the notebook",
         )
-    if spec.owner not in ctx.project.users():
-        ctx.error(
-            loaded,
-            ("spec", "owner"),
-            f"owner {spec.owner!r} is not a member of project {ctx.specs.name}",
-            "add them to members in project.yaml or pick a member",
-        )
+    check_member(ctx, loaded, spec.owner)
     check_placement(ctx, loaded, spec.resourceGroup, ("spec", "resourceGroup"))
     check_image(ctx, loaded, spec.image, ("spec", "image"))
     check_gpu_group(ctx, loaded, spec.resourceGroup, spec.resources, ("spec", "resources"))
@@ -162,13 +157,8 @@ def _check_notebook(ctx: RuleContext, loaded: Loaded[Notebook]) -> Loaded[Notebo
 
 def _check_training(ctx: RuleContext, loaded: Loaded[Training]) -> Loaded[Training]:
     spec = loaded.model.spec
-    if spec.owner is not None and spec.owner not in ctx.project.users():
-        ctx.error(
-            loaded,
-            ("spec", "owner"),
-            f"owner {spec.owner!r} is not a member of project {ctx.specs.name}",
-            "add them to members in project.yaml or pick a member",
-        )
+    if spec.owner is not None:
+        check_member(ctx, loaded, spec.owner)
     check_placement(ctx, loaded, spec.resourceGroup, ("spec", "resourceGroup"))
     check_image(ctx, loaded, spec.image, ("spec", "image"))
     policies = ctx.policy(loaded)
