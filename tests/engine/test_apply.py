@@ -158,10 +158,11 @@ def test_immutable_field_change_is_replaced_only_with_allow_replace(
 ):
     manager = ResourceManager({"test-a": cluster})
     bodies = project_bodies(unique_name, notebooks=["nb-a"])
-    find(bodies, "Service", "nb-a")["spec"]["clusterIP"] = "10.0.0.201"
+    first, second = _free_cluster_ips(cluster, 2)
+    find(bodies, "Service", "nb-a")["spec"]["clusterIP"] = first
     manager.apply([target(unique_name, bodies)])
     before = live_of(cluster, find(bodies, "Service", "nb-a"))["metadata"]["uid"]
-    find(bodies, "Service", "nb-a")["spec"]["clusterIP"] = "10.0.0.202"
+    find(bodies, "Service", "nb-a")["spec"]["clusterIP"] = second
     targets = [target(unique_name, bodies)]
     refused = manager.apply(targets)
     [failed] = refused.failed
@@ -174,7 +175,14 @@ def test_immutable_field_change_is_replaced_only_with_allow_replace(
     replaced = manager.apply(targets, ApplyOptions(allow_replace=True))
     assert [(e.ref.kind, e.action) for e in replaced.changes] == [("Service", Action.REPLACED)]
     live = live_of(cluster, find(bodies, "Service", "nb-a"))
-    assert live["metadata"]["uid"] != before and live["spec"]["clusterIP"] == "10.0.0.202"
+    assert live["metadata"]["uid"] != before and live["spec"]["clusterIP"] == second
+
+
+def _free_cluster_ips(cluster: Cluster, count: int) -> list[str]:
+    """Addresses of the 10.0.0.0/24 service range no Service of this session holds yet."""
+    taken = {s["spec"].get("clusterIP") for s in cluster.list("v1", "Service")}
+    free = [f"10.0.0.{n}" for n in range(200, 250) if f"10.0.0.{n}" not in taken]
+    return free[:count]
 
 
 def test_finished_run_is_never_recreated(cluster: Cluster, unique_name: str):
