@@ -1,20 +1,39 @@
 """Adapts the apply engine's ResourceManager to the controller's ``Applier`` and keeps clusters.
 
 One :class:`~mofang_gitops.cluster.Cluster` per cluster name for the controller's lifetime, so
-discovery and connection pools are reused across passes.
+discovery and connection pools are reused across passes. The applier also reads the inventories
+each cluster holds (how the controller finds projects deleted from git), and
+:class:`ConfigMapState` keeps the last good revision per project in the cluster, so a restarted
+controller (whose git cache is gone) still knows it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from mofang_gitops.cluster import Cluster
+from mofang_gitops.controller_plans import ControllerState
 from mofang_gitops.engine.applying import ApplyOptions
 from mofang_gitops.engine.changesets import ChangeSet
-from mofang_gitops.manifests import RenderedTarget, Target
+from mofang_gitops.engine.inventory import LABEL_INVENTORY, Inventory, find_inventories
+from mofang_gitops.errors import NotFoundError
+from mofang_gitops.manifests import (
+    LABEL_MANAGED_BY,
+    MANAGER,
+    SYSTEM_NAMESPACE,
+    RenderedTarget,
+    Target,
+)
+
+log = logging.getLogger(__name__)
+
+STATE_CONFIGMAP = "mofang-controller-state"
 
 
 class EngineApplier:
@@ -50,8 +69,99 @@ class EngineApplier:
         changes: ChangeSet = manager.apply(list(targets), options)
         return changes
 
+    def inventories(self, cluster: str, kube_context: str = "") -> list[Inventory]:
+        """Every inventory stored in ``cluster`` (one LIST of ``mofang-system`` ConfigMaps).
+
+        Raises:
+            ClusterError: the cluster could not be read.
+        """
+        found = self.cluster(cluster, kube_context).list(
+            "v1", "ConfigMap", [SYSTEM_NAMESPACE], f"{LABEL_INVENTORY}=true"
+        )
+        return sorted(find_inventories(found).values(), key=lambda i: i.name)
+
+    def forget_inventory(self, cluster: str, inventory: Inventory, kube_context: str = "") -> None:
+        """Delete an inventory that lists nothing any more (its project is gone for good)."""
+        self.cluster(cluster, kube_context).delete(
+            "v1", "ConfigMap", SYSTEM_NAMESPACE, inventory.name
+        )
+        log.info("%s:ConfigMap/%s/%s: empty inventory deleted", cluster, SYSTEM_NAMESPACE,
+                 inventory.name)  # fmt: skip
+
     def close(self) -> None:
         """Release every cluster's connections."""
         with self._lock:
             for cluster in self._clusters.values():
                 cluster.close()
+
+
+class ConfigMapState:
+    """The controller's state in ConfigMap ``mofang-system/mofang-controller-state``.
+
+    That is the last good revision per project and the projects deleted from git still being
+    pruned (whose inventories only this controller may act on).
+
+    One data key per followed (repository, branch), so controllers following other branches can
+    share the ConfigMap; each writes its own key with a JSON merge patch, never the others'.
+    """
+
+    def __init__(self, cluster: Cluster, repo_url: str, branch: str) -> None:
+        self.cluster = cluster
+        self.branch = branch
+        self.key = hashlib.sha256(f"{repo_url}\n{branch}".encode()).hexdigest()[:16]
+        self._path = f"/api/v1/namespaces/{SYSTEM_NAMESPACE}/configmaps"
+        self.subject = f"{cluster.name}:ConfigMap/{SYSTEM_NAMESPACE}/{STATE_CONFIGMAP}"
+
+    def load(self) -> ControllerState:
+        """The stored state (empty when nothing is stored yet).
+
+        Raises:
+            ClusterError: the cluster could not be read.
+        """
+        obj = self.cluster.get("v1", "ConfigMap", SYSTEM_NAMESPACE, STATE_CONFIGMAP)
+        raw = ((obj or {}).get("data") or {}).get(self.key)
+        if not raw:
+            return ControllerState()
+        try:
+            data = json.loads(raw)
+            good = {str(p): str(sha) for p, sha in dict(data["goodRevisions"]).items()}
+            removing = frozenset(str(p) for p in data.get("removedProjects", ()))
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            log.warning("%s: key %s unreadable, ignored: %s", self.subject, self.key, e)
+            return ControllerState()
+        return ControllerState(good, removing)
+
+    def save(self, state: ControllerState) -> None:
+        """Store ``state`` under this controller's key (creating the ConfigMap if needed).
+
+        Raises:
+            ClusterError: the write failed.
+        """
+        value = json.dumps(
+            {
+                "branch": self.branch,
+                "goodRevisions": dict(sorted(state.good.items())),
+                "removedProjects": sorted(state.removing),
+            }
+        )
+        patch = {"data": {self.key: value}}
+        try:
+            self.cluster.request(
+                "PATCH", f"{self._path}/{STATE_CONFIGMAP}", subject=self.subject, verb="patch",
+                body=patch, content_type="application/merge-patch+json",
+            )  # fmt: skip
+        except NotFoundError:
+            self._create(patch["data"])
+
+    def _create(self, data: dict[str, str]) -> None:
+        body = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": STATE_CONFIGMAP, "labels": {LABEL_MANAGED_BY: MANAGER}},
+            "data": data,
+        }
+        try:
+            self.cluster.request("POST", self._path, subject=self.subject, verb="create", body=body)
+        except NotFoundError:  # a fresh cluster: no mofang-system yet
+            self.cluster.ensure_namespace(SYSTEM_NAMESPACE, {LABEL_MANAGED_BY: MANAGER})
+            self.cluster.request("POST", self._path, subject=self.subject, verb="create", body=body)

@@ -3,16 +3,18 @@
 Pure over validations, so the "one broken project never blocks another" rule is tested without a
 cluster or git. A project that is invalid at the head is rendered from the last revision at which
 it was valid and reported Invalid with its problems; a project never valid yet has nothing to
-apply and is only reported.
+apply and is only reported. A project whose directory is gone from git but whose inventory is
+still in a cluster gets an empty target marked ``removed``, so prune takes its objects away.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 
-from mofang_gitops.errors import Problem
-from mofang_gitops.manifests import RenderedTarget
+from mofang_gitops.engine.inventory import Inventory
+from mofang_gitops.errors import GitError, Problem
+from mofang_gitops.manifests import RenderedTarget, Target
 from mofang_gitops.rendering import render_repo
 from mofang_gitops.validating import Validation
 
@@ -25,6 +27,8 @@ class PlannedTarget:
     revision: str
     problems: tuple[str, ...] = ()
     """Non-empty when the project is invalid at the head (the render is its last good one)."""
+    removed: bool = False
+    """The project is gone from git: the target is empty and everything it had is pruned."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,12 @@ def plan_targets(
         else:
             by_revision.setdefault(sha, []).append(name)
     for sha, names in sorted(by_revision.items()):
-        older = load(sha)
+        try:
+            older = load(sha)
+        except GitError as e:  # e.g. force-pushed away before a restart emptied the cache
+            for name in names:
+                stranded[name] = (*project_problems(head, name), f"last good {sha[:12]}: {e}")
+            continue
         for rendered in render_repo(older, projects=names):
             problems = project_problems(head, rendered.target.project)
             planned.append(PlannedTarget(rendered, sha, problems))
@@ -82,3 +91,55 @@ def plan_targets(
             good[name] = sha
     ordered = sorted(planned, key=lambda p: p.rendered.target)
     return Plan(tuple(ordered), good, stranded)
+
+
+@dataclass(frozen=True)
+class ControllerState:
+    """What the controller must remember across restarts and hand-overs."""
+
+    good: dict[str, str] = field(default_factory=dict)
+    """Per project, the last revision at which it was valid."""
+    removing: frozenset[str] = frozenset()
+    """Projects deleted from git whose inventory still lists objects (being pruned, or kept)."""
+
+
+@dataclass(frozen=True)
+class StoredTarget:
+    """A target that has an inventory in its cluster, as found there."""
+
+    target: Target
+    namespace: str
+    """The project's namespace according to the inventory ('' when it lists none)."""
+    kube_context: str = ""
+
+
+def gone_projects(head: Validation, state: ControllerState) -> frozenset[str] | None:
+    """Projects this controller knew (``state``) that have no directory at the head.
+
+    Only known projects count: an inventory written for another repository or branch is never
+    ours to prune. None (decide nothing) when the platform is invalid or the head has no project
+    at all: a broken or truncated commit must not look like the deletion of every project.
+    """
+    if not head.platform_ok or not head.repo.projects:
+        return None
+    return frozenset((set(state.good) | state.removing) - set(head.repo.projects))
+
+
+def removed_targets(head_sha: str, stored: Iterable[StoredTarget]) -> tuple[PlannedTarget, ...]:
+    """An empty ``removed`` target per stored target of a gone project, sorted."""
+    removed = [
+        PlannedTarget(
+            RenderedTarget(s.target, s.namespace, (), s.kube_context), head_sha, removed=True
+        )
+        for s in stored
+    ]
+    return tuple(sorted(removed, key=lambda p: p.rendered.target))
+
+
+def namespace_of(inventory: Inventory) -> str:
+    """The project's namespace: its Namespace entry, else the namespace most entries are in."""
+    names = [e.ref.name for e in inventory.entries if e.ref.kind == "Namespace"]
+    if names:
+        return sorted(names)[0]
+    spaces = sorted(e.ref.namespace for e in inventory.entries if e.ref.namespace)
+    return max(spaces, key=spaces.count) if spaces else ""

@@ -5,6 +5,12 @@ invalid one at its last good revision (``controller_plans``), then applies each 
 a failure in one target is recorded and the next one still runs. A remote that is down keeps the
 last fetched head; retriable cluster errors shorten the wait to an exponential backoff. Passes run
 on every interval (which also heals drift) and whenever ``trigger()`` is called (webhooks).
+
+A project this controller applied and git then deleted is pruned through the inventories left in
+each cluster (its Namespace and PersistentVolumes only with ``prune_removed_projects``). The last
+good revision per project and the projects being removed are kept in a ``StateStore`` (a
+ConfigMap in the cluster), loaded whenever this replica starts leading, so neither a restart nor
+a hand-over forgets them.
 """
 
 from __future__ import annotations
@@ -14,12 +20,23 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from mofang_gitops.controller_metrics import ControllerMetrics
-from mofang_gitops.controller_plans import Plan, PlannedTarget, plan_targets
+from mofang_gitops.controller_plans import (
+    ControllerState,
+    Plan,
+    PlannedTarget,
+    StoredTarget,
+    gone_projects,
+    namespace_of,
+    plan_targets,
+    removed_targets,
+)
 from mofang_gitops.engine.applying import ApplyOptions
 from mofang_gitops.engine.changesets import Action, ChangeSet
+from mofang_gitops.engine.inventory import Inventory
+from mofang_gitops.engine.pruning import PROTECTED_KINDS
 from mofang_gitops.errors import ClusterError, GitError
 from mofang_gitops.gitremote import (
     RevisionTree,
@@ -31,7 +48,14 @@ from mofang_gitops.gitremote import (
 )
 from mofang_gitops.loading import load_repo
 from mofang_gitops.manifests import RenderedTarget, Target
-from mofang_gitops.statuses import FAILED, INVALID, SYNCED, StatusBoard, TargetStatus
+from mofang_gitops.statuses import (
+    FAILED,
+    INVALID,
+    OUT_OF_SYNC,
+    SYNCED,
+    StatusBoard,
+    TargetStatus,
+)
 from mofang_gitops.validating import Validation, validate_repo
 
 log = logging.getLogger(__name__)
@@ -47,6 +71,31 @@ class Applier(Protocol):
         ...
 
 
+@runtime_checkable
+class InventoryReader(Protocol):
+    """Reads the inventories a cluster holds (an ``Applier`` that can is asked for removals)."""
+
+    def inventories(self, cluster: str, kube_context: str = "") -> list[Inventory]:
+        """Every inventory in ``cluster``; raises ``ClusterError`` when it cannot be read."""
+        ...
+
+    def forget_inventory(self, cluster: str, inventory: Inventory, kube_context: str = "") -> None:
+        """Delete an inventory that lists nothing any more."""
+        ...
+
+
+class StateStore(Protocol):
+    """Where the controller's state outlives the process."""
+
+    def load(self) -> ControllerState:
+        """The stored state (empty when none); raises ``ClusterError`` when unreadable."""
+        ...
+
+    def save(self, state: ControllerState) -> None:
+        """Store ``state``; raises ``ClusterError`` when the write fails."""
+        ...
+
+
 @dataclass(frozen=True)
 class ControllerOptions:
     """What to watch and how often."""
@@ -59,14 +108,20 @@ class ControllerOptions:
     backoff_max: float = 60.0
     standby_poll: float = 2.0
     """How often a replica without the lease checks whether it has it now."""
+    prune_removed_projects: bool = False
+    """Delete the Namespace and PersistentVolumes of projects deleted from git, too."""
 
 
 @dataclass
 class _Memory:
-    """What survives between passes (memory only: a restart re-derives it from git)."""
+    """What survives between passes (``good`` also in the state store, if there is one)."""
 
     head: str = ""
     good: dict[str, str] = field(default_factory=dict)
+    removing: frozenset[str] = frozenset()
+    restored: bool = False
+    """Whether the state was loaded from the store since this replica last started leading."""
+    saved: ControllerState | None = None
     applied: dict[str, str] = field(default_factory=dict)
     """Per target id, the revision last applied without failures (drift = changes at the same)."""
     validations: dict[str, Validation] = field(default_factory=dict)
@@ -83,9 +138,11 @@ class Controller:
         *,
         may_apply: Callable[[], bool] = lambda: True,
         on_result: Callable[[TargetStatus], None] | None = None,
+        state: StateStore | None = None,
     ) -> None:
         self.options = options
         self.applier = applier
+        self.state = state
         self.may_apply = may_apply
         self.on_result = on_result
         self.board = StatusBoard()
@@ -127,13 +184,14 @@ class Controller:
         with self._pass_lock, self.metrics.reconcile_duration.time():
             if not self.may_apply():
                 self.board.set_fact("leader", False)
+                self._memory.restored = False  # the leader moves the state on meanwhile
                 # A standby is ready: readiness gates rollouts, and a new replica that waited
                 # for the lease to be ready would stall every rolling update behind the leader.
                 self.ready.set()
                 return False
             self.board.set_fact("leader", True)
             head = self._fetch()
-            if not head:
+            if not head or not self._restore():
                 return False
             plan = self._plan(head)
             ok = self._apply_plan(plan)
@@ -175,12 +233,91 @@ class Controller:
             self._memory.validations[sha] = cached
         return cached
 
+    def _restore(self) -> bool:
+        """Load the state once per leadership; False (retry later) when it cannot be read."""
+        memory = self._memory
+        if memory.restored or self.state is None:
+            return True
+        try:
+            stored = self.state.load()
+        except ClusterError as e:
+            log.warning("cannot read the controller state, retrying: %s", e)
+            self.board.set_fact("stateError", str(e))
+            memory.failures += 1
+            return False
+        memory.good = {**stored.good, **memory.good}
+        memory.removing |= stored.removing
+        memory.saved, memory.restored = stored, True
+        self.board.set_fact("stateError", "")
+        log.info("restored the last good revision of %d project(s)", len(stored.good))
+        return True
+
+    def _save(self) -> None:
+        """Store the state when it changed (best effort: retried on the next pass)."""
+        memory = self._memory
+        state = ControllerState(dict(memory.good), memory.removing)
+        if self.state is None or memory.saved == state:
+            return
+        try:
+            self.state.save(state)
+        except ClusterError as e:
+            log.warning("cannot store the controller state, retrying next pass: %s", e)
+            return
+        memory.saved = state
+
     def _plan(self, head: str) -> Plan:
-        plan = plan_targets(self._validation(head), head, self._memory.good, self._validation)
+        validation = self._validation(head)
+        plan = plan_targets(validation, head, self._memory.good, self._validation)
         for project, problems in plan.stranded.items():
             log.warning("project %s: invalid at %s with no good revision: %s",
                         project, head[:12], "; ".join(problems))  # fmt: skip
-        return plan
+        removed = self._removed(validation, head)
+        return Plan(plan.targets + removed, plan.good_revisions, plan.stranded)
+
+    def _removed(self, head: Validation, sha: str) -> tuple[PlannedTarget, ...]:
+        """Targets of known projects deleted from git that still have objects in a cluster."""
+        memory = self._memory
+        gone = gone_projects(head, ControllerState(memory.good, memory.removing))
+        if gone is None:
+            return ()  # a broken head decides nothing; keep what is being removed
+        stored, complete = self._stored_targets(head, gone) if gone else ([], True)
+        found = {s.target.project for s in stored}
+        memory.removing = frozenset(found if complete else found | gone)
+        for s in stored:
+            log.warning("%s: project deleted from git, pruning its objects", s.target)
+        return removed_targets(sha, stored)
+
+    def _stored_targets(
+        self, head: Validation, gone: frozenset[str]
+    ) -> tuple[list[StoredTarget], bool]:
+        """Non-empty inventories of ``gone`` projects per cluster; False if a cluster failed."""
+        reader, platform = self.applier, head.repo.platform
+        if not isinstance(reader, InventoryReader) or platform is None:
+            return [], False
+        stored, complete = [], True
+        for cluster in platform.model.spec.clusters:
+            try:
+                found = reader.inventories(cluster.name, cluster.kube_context)
+            except ClusterError as e:
+                log.warning("%s: cannot read inventories: %s", cluster.name, e)
+                complete = False
+                continue
+            for inventory in (i for i in found if i.project in gone):
+                if inventory.entries:
+                    target = Target(inventory.environment, cluster.name, inventory.project)
+                    ns = namespace_of(inventory)
+                    stored.append(StoredTarget(target, ns, cluster.kube_context))
+                else:
+                    self._forget(reader, cluster.name, inventory, cluster.kube_context)
+        return stored, complete
+
+    def _forget(
+        self, reader: InventoryReader, cluster: str, inventory: Inventory, ctx: str
+    ) -> None:
+        try:
+            reader.forget_inventory(cluster, inventory, ctx)
+        except ClusterError as e:
+            log.warning("%s: cannot delete empty inventory %s: %s", cluster, inventory.name, e)
 
     def _apply_plan(self, plan: Plan) -> bool:
         ok = True
@@ -189,18 +326,26 @@ class Controller:
             if not self.may_apply():
                 log.warning("%s: lost leadership, not applying", planned.rendered.target)
                 return False
-            self.namespaces[planned.rendered.target] = planned.rendered.namespace
+            if planned.rendered.namespace:
+                self.namespaces[planned.rendered.target] = planned.rendered.namespace
             ok = self._apply_target(planned) and ok
         for project, sha in plan.good_revisions.items():
             if sha not in self._memory.good.values():
                 pin_revision(self._cache, sha, f"good/{project}")
         self._memory.good = dict(plan.good_revisions)
+        self._save()
         return ok
 
     def _apply_target(self, planned: PlannedTarget) -> bool:
         """Apply one target and record its status; never raises for cluster trouble."""
         target = planned.rendered.target
         options = ApplyOptions(prune=True)
+        if planned.removed:
+            options = ApplyOptions(
+                prune=True,
+                removed_projects=frozenset({target.project}),
+                allow_namespace_deletion=self.options.prune_removed_projects,
+            )
         try:
             changes = self.applier.apply([planned.rendered], options)
         except ClusterError as e:
@@ -209,8 +354,7 @@ class Controller:
             self._record(TargetStatus(target, FAILED, planned.revision, str(e)))
             return False
         failed = changes.failed
-        state = FAILED if failed else (INVALID if planned.problems else SYNCED)
-        error = "; ".join(f"{e.id}: {e.reason}" for e in failed[:3])
+        state, error = _outcome(planned, changes)
         counts = {k: v for k, v in changes.summary().items() if v}
         self._count(
             planned, changes, drift=self._memory.applied.get(str(target)) == planned.revision
@@ -241,3 +385,23 @@ class Controller:
     def wait_ready(self, timeout: float) -> bool:
         """Block until the first successful pass, or a pass that found us standing by."""
         return self.ready.wait(timeout)
+
+
+def _outcome(planned: PlannedTarget, changes: ChangeSet) -> tuple[str, str]:
+    """State and error text of one applied target."""
+    failed = changes.failed
+    if failed:
+        return FAILED, "; ".join(f"{e.id}: {e.reason}" for e in failed[:3])
+    if planned.problems:
+        return INVALID, ""
+    skipped = changes.with_action(Action.SKIPPED) if planned.removed else []
+    kept = [e for e in skipped if e.ref.kind in PROTECTED_KINDS]
+    if kept:
+        names = ", ".join(str(e.ref) for e in kept[:5]) + (", ..." if len(kept) > 5 else "")
+        error = (
+            f"project deleted from git; kept {len(kept)} object(s): {names}. Namespaces and "
+            "PersistentVolumes go only with --prune-removed-projects"
+        )
+        log.warning("%s: %s", planned.rendered.target, error)
+        return OUT_OF_SYNC, error
+    return SYNCED, ""

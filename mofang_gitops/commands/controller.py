@@ -16,7 +16,7 @@ from pathlib import Path
 from types import FrameType
 
 from mofang_gitops.cluster import Cluster
-from mofang_gitops.controller_engine import EngineApplier
+from mofang_gitops.controller_engine import ConfigMapState, EngineApplier
 from mofang_gitops.controller_events import EventRecorder
 from mofang_gitops.controller_http import ControllerServer
 from mofang_gitops.controlling import Controller, ControllerOptions
@@ -45,6 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lease-name", default="mofang-gitops-controller")
     parser.add_argument("--identity", default=os.environ.get("POD_NAME") or socket.gethostname())
     parser.add_argument("--no-events", action="store_true", help="do not record Kubernetes Events")
+    parser.add_argument(
+        "--prune-removed-projects",
+        action="store_true",
+        help="when a project is deleted from git, delete its Namespace and PersistentVolumes too "
+        "(its other objects are always pruned)",
+    )
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -72,18 +78,27 @@ def _elector(args: argparse.Namespace) -> LeaderElector | None:
     return LeaderElector(cluster, LeaseOptions(args.lease_name, args.identity))
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run until SIGTERM/SIGINT; exit 0 after a clean stop."""
+def _options(args: argparse.Namespace) -> ControllerOptions:
     try:
         interval = float(duration_seconds(args.interval))
     except ValueError as e:
         raise UsageError(f"--interval {args.interval!r}: {e}") from e
-    options = ControllerOptions(args.repo_url, args.branch, args.cache_dir, interval)
+    return ControllerOptions(
+        args.repo_url, args.branch, args.cache_dir, interval,
+        prune_removed_projects=args.prune_removed_projects,
+    )  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run until SIGTERM/SIGINT; exit 0 after a clean stop."""
+    options = _options(args)
     applier = EngineApplier(args.kubeconfig, args.context)
     elector = _elector(args)
+    home = Cluster("home", args.kubeconfig, args.context)  # the Lease's and the state's cluster
     controller = Controller(
-        options, applier, may_apply=elector.is_leader if elector else (lambda: True)
-    )
+        options, applier, may_apply=elector.is_leader if elector else (lambda: True),
+        state=ConfigMapState(home, args.repo_url, args.branch),
+    )  # fmt: skip
     if not args.no_events:
         controller.on_result = EventRecorder(applier.cluster_of, controller.namespaces).record
     server = ControllerServer(
@@ -107,4 +122,5 @@ def run(args: argparse.Namespace) -> int:
             elector.stop(release=True)
         server.shutdown()
         applier.close()
+        home.close()
     return 0

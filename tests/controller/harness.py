@@ -14,11 +14,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mofang_gitops.cluster import Cluster
 from mofang_gitops.controller_engine import EngineApplier
 from mofang_gitops.controller_http import ControllerServer
-from mofang_gitops.controlling import Applier, Controller, ControllerOptions
+from mofang_gitops.controlling import Applier, Controller, ControllerOptions, StateStore
 from mofang_gitops.controlplane import ControlPlane
 from tests.controller.gitrepos import Remote
 from tests.controller.test_http import request
@@ -100,11 +101,12 @@ def start_controller(
     interval: float,
     applier: Applier | None = None,
     may_apply: Callable[[], bool] = lambda: True,
-    **options: float,
+    state: StateStore | None = None,
+    **options: Any,
 ) -> Running:
     applier = applier or EngineApplier(plane.kubeconfig, plane.name)
     settings = ControllerOptions(remote.url, "main", cache, interval=interval, **options)
-    controller = Controller(settings, applier, may_apply=may_apply)
+    controller = Controller(settings, applier, may_apply=may_apply, state=state)
     server = ControllerServer(("127.0.0.1", 0), controller, b"secret")
     server.start()
     thread = threading.Thread(target=controller.run, name="controller", daemon=True)
