@@ -38,7 +38,7 @@ from mofang_gitops.engine.changesets import Action, ChangeSet
 from mofang_gitops.engine.inventory import Inventory
 from mofang_gitops.engine.pruning import PROTECTED_KINDS
 from mofang_gitops.errors import ClusterError, GitError
-from mofang_gitops.gitremote import (
+from mofang_gitops.gitsource import (
     RevisionTree,
     cache_path,
     fetch_branch,

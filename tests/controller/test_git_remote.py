@@ -1,7 +1,7 @@
 import pytest
 
 from mofang_gitops.errors import GitError
-from mofang_gitops.gitremote import (
+from mofang_gitops.gitsource import (
     RevisionTree,
     cache_path,
     fetch_branch,

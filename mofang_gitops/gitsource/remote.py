@@ -1,8 +1,7 @@
 """Fetch the watched branch of a remote into a local bare cache and read revisions from it.
 
-Meant to be merged into ``gitsource.py`` (the one module that may import ``git``); kept apart only
-while that module is being written. The cache is a bare repository per remote URL; the URL (which
-may hold a token) is passed on every fetch instead of being stored in the cache's config, and is
+Part of ``gitsource``, the one package that imports ``git``. The cache is a bare repository per
+remote URL; the URL (which may hold a token) is passed on every fetch instead of being stored in the cache's config, and is
 masked in every message. Revisions that were applied are pinned under ``refs/mofang/`` so a
 force-push that drops them from the remote never makes the last good tree unreadable.
 """

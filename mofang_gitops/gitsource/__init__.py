@@ -1,0 +1,28 @@
+"""Git, and nothing else imports it: revisions as file trees (``revisions``), remotes (``remote``).
+
+The diff preview reads two revisions of a local checkout; the controller fetches a remote branch
+into a bare cache and reads revisions from there. Either way a revision becomes a ``FileTree``.
+"""
+
+from mofang_gitops.gitsource.remote import (
+    RevisionTree,
+    cache_path,
+    fetch_branch,
+    is_ancestor,
+    mask_url,
+    pin_revision,
+)
+from mofang_gitops.gitsource.revisions import GitTree, changed_paths, merge_base, resolve
+
+__all__ = [
+    "GitTree",
+    "RevisionTree",
+    "cache_path",
+    "changed_paths",
+    "fetch_branch",
+    "is_ancestor",
+    "mask_url",
+    "merge_base",
+    "pin_revision",
+    "resolve",
+]
