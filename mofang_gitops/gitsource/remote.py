@@ -1,9 +1,10 @@
 """Fetch the watched branch of a remote into a local bare cache and read revisions from it.
 
 Part of ``gitsource``, the one package that imports ``git``. The cache is a bare repository per
-remote URL; the URL (which may hold a token) is passed on every fetch instead of being stored in the cache's config, and is
-masked in every message. Revisions that were applied are pinned under ``refs/mofang/`` so a
-force-push that drops them from the remote never makes the last good tree unreadable.
+remote URL; the URL (which may hold a token) is passed on every fetch instead of being stored in the
+cache's config, and is masked in every message. Revisions that were applied are pinned under
+``refs/mofang/`` so a force-push that drops them from the remote never makes the last good tree
+unreadable.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Git revisions as file trees, and what changed between two of them.
 
 With ``remote`` this is the only code that imports ``git`` (gitpython): every other stage sees a
-revision as a ``FileTree``, so loading a commit is loading a directory. Commits are read blob by blob from the
-object database and never checked out, so the user's working tree, index and HEAD are left alone
-(``diff`` runs in the middle of someone's work). The repository may hold the platform in a
-subdirectory (``--repo`` below the git root); paths are reported relative to that directory.
+revision as a ``FileTree``, so loading a commit is loading a directory. Commits are read blob by
+blob from the object database and never checked out, so the user's working tree, index and HEAD are
+left alone (``diff`` runs in the middle of someone's work). The repository may hold the platform in
+a subdirectory (``--repo`` below the git root); paths are reported relative to that directory.
 """
 
 from __future__ import annotations
