@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
@@ -72,9 +73,15 @@ class DirectoryTree:
                 found.append((p.relative_to(self.root).as_posix(), p.is_symlink()))
         return found
 
+    @cached_property
+    def _resolved_root(self) -> str:
+        return os.path.realpath(self.root)
+
     def read(self, path: str) -> bytes:
         """Read a file, refusing anything that resolves outside the root."""
-        full = (self.root / path).resolve()
-        if not full.is_relative_to(self.root.resolve()):
+        root = self._resolved_root
+        full = os.path.realpath(os.path.join(root, path))
+        if os.path.commonpath((root, full)) != root:
             raise PermissionError(f"{path} leaves the repository")
-        return full.read_bytes()
+        with open(full, "rb") as file:
+            return file.read()
