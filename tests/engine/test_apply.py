@@ -179,7 +179,7 @@ def test_immutable_field_change_is_replaced_only_with_allow_replace(
 
 
 def _free_cluster_ips(cluster: Cluster, count: int) -> list[str]:
-    """Addresses of the 10.0.0.0/24 service range no Service of this session holds yet."""
+    """Addresses of the 10.0.0.0/16 service range no Service of this session holds yet."""
     taken = {s["spec"].get("clusterIP") for s in cluster.list("v1", "Service")}
     free = [f"10.0.0.{n}" for n in range(200, 250) if f"10.0.0.{n}" not in taken]
     return free[:count]
