@@ -103,7 +103,10 @@ spec:
   schedule: {{cron: "0 2 * * *", timezone: Asia/Shanghai, concurrency: 1, startingDeadline: 1h}}
   retry: {{limit: 2, backoff: 1m}}
   tasks:
-    - {{name: extract, image: registry.example.com/{p}/etl:1, command: [python, extract.py], resources: {{cpu: "1", memory: 2Gi}}}}
+    - name: extract
+      image: registry.example.com/{p}/etl:1
+      command: [python, extract.py]
+      resources: {{cpu: "1", memory: 2Gi}}
 """
 
 
