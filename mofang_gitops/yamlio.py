@@ -16,7 +16,6 @@ ruamel.yaml's round-trip mode.
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -34,6 +33,34 @@ MAX_NODES = 20_000
 _SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SafeDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_VALUE_TAG = "tag:yaml.org,2002:value"
+_STR_TAG = "tag:yaml.org,2002:str"
+_COLLECTION_TAGS = {
+    yaml.SequenceNode: "tag:yaml.org,2002:seq",
+    yaml.MappingNode: "tag:yaml.org,2002:map",
+}
+
+
+class _SpecLoader(_SafeLoader):  # type: ignore[misc]
+    """The C safe loader composing nodes without running YAML 1.1 implicit resolution.
+
+    ``_Builder`` resolves plain scalars itself (YAML 1.2 core schema) and looks at a node's tag
+    only to refuse custom tags, merge keys and the ``=`` value key, so every other untagged
+    scalar is simply ``str`` here: the same verdicts, without a regex round per scalar.
+    """
+
+    def resolve(self, kind: Any, value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode:
+            if implicit[0] and value == "<<":
+                return _MERGE_TAG
+            if implicit[0] and value == "=":
+                return _VALUE_TAG
+            return _STR_TAG
+        return _COLLECTION_TAGS[kind]
+
+
+_NON_STRING_STARTS = frozenset("0123456789+-.~nNtTfF")
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
 _BOOL_TRUE = re.compile(r"^(?:true|True|TRUE)$")
 _BOOL_FALSE = re.compile(r"^(?:false|False|FALSE)$")
@@ -103,7 +130,7 @@ def load_documents(path: str, content: bytes, max_bytes: int = MAX_FILE_BYTES) -
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
-        nodes = list(yaml.compose_all(io.StringIO(text), Loader=_SafeLoader))
+        nodes = list(yaml.compose_all(text, Loader=_SpecLoader))
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         loc = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path)
@@ -158,7 +185,7 @@ class _Builder:
     def build_mapping(self, node: yaml.MappingNode, at: FieldPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
+            if key_node.tag == _MERGE_TAG:
                 raise self.fail(key_node, "YAML merge keys (<<) are not allowed", "write keys out")
             if not isinstance(key_node, yaml.ScalarNode):
                 raise self.fail(key_node, "mapping keys must be plain strings")
@@ -179,6 +206,8 @@ def _resolve_scalar(node: yaml.ScalarNode) -> Any:
     value: str = node.value
     if node.style:  # quoted or block scalar; plain scalars have no style
         return value
+    if value and value[0] not in _NON_STRING_STARTS:
+        return value  # no null, bool, number or .inf starts with this character
     if _NULL.match(value):
         return None
     if _BOOL_TRUE.match(value):
