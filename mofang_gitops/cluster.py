@@ -12,12 +12,14 @@ benchmark) can prove that a no-op plan did no writes and no dry runs. Transient 
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -153,11 +155,47 @@ def object_id(cluster: str, kind: str, namespace: str, name: str) -> str:
     return f"{cluster}:{kind}/{namespace}/{name}" if namespace else f"{cluster}:{kind}/{name}"
 
 
+GC_PAUSE_BYTES = 256 * 1024
+"""Bodies at least this big are decoded with the cyclic garbage collector paused."""
+_gc_lock = threading.Lock()
+_gc_pausers = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a large acyclic structure is built.
+
+    Decoding a LIST of thousands of objects creates millions of dicts and lists; every few
+    hundred allocations the collector runs, and its full collections rescan everything alive
+    (the rendered manifests, earlier LISTs), which cost a no-op plan of 26,000 objects about
+    2 of its 6 seconds. JSON holds no reference cycles, so pausing frees nothing late. Nested
+    and concurrent pauses (LISTs run in threads) end when the last one does.
+    """
+    global _gc_pausers, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pausers == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pausers += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pausers -= 1
+            if _gc_pausers == 0 and _gc_was_enabled:
+                gc.enable()
+
+
 def _decode(raw: bytes) -> dict[str, Any]:
     if not raw:
         return {}
     try:
-        data = json.loads(raw)
+        if len(raw) >= GC_PAUSE_BYTES:
+            with gc_paused():
+                data = json.loads(raw)
+        else:
+            data = json.loads(raw)
     except ValueError:
         return {"message": raw.decode("utf-8", "replace").strip()}
     return data if isinstance(data, dict) else {"message": str(data)}

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from mofang_gitops.cluster import Cluster, RetryPolicy
+from mofang_gitops.cluster import Cluster, RetryPolicy, gc_paused
 from mofang_gitops.engine.applying import RUN_SKIPPED, ApplyOptions, Work, apply_stage
 from mofang_gitops.engine.changesets import Action, ChangeSet, ChangeSetEntry
 from mofang_gitops.engine.inventory import (
@@ -104,7 +104,10 @@ class ResourceManager:
         if cluster is None:
             return _fail_all(name, targets, f"no cluster {name!r} configured (kubeconfig context?)")
         try:
-            return _ClusterRun(cluster, targets, options, self.progress).execute()
+            # A run builds millions of acyclic dicts (live objects, bodies); full collections
+            # rescanning them cost a no-op plan of 26,000 objects a third of its time.
+            with gc_paused():
+                return _ClusterRun(cluster, targets, options, self.progress).execute()
         except ClusterError as err:
             log.error("%s: cluster unreachable: %s", name, err)
             return _fail_all(name, targets, f"cluster unreachable: {err}")
