@@ -10,8 +10,7 @@ than a pure-Python parser on thousands of files) and turned into plain data here
 
 Rendered manifests are our own text: a line-based reader built on the C JSON decoder reads them
 (every value the templates write is JSON), giving exactly what the C safe loader gives, which
-reads anything outside that subset. Files the tool rewrites in place keep their comments through
-ruamel.yaml's round-trip mode.
+reads anything outside that subset.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -461,24 +459,3 @@ def dump(data: Any) -> str:
 def dump_all(documents: Sequence[Any]) -> str:
     """Dump several documents separated by ``---``."""
     return "---\n".join(dump(d) for d in documents)
-
-
-def rewrite_values(path: Path, changes: Mapping[FieldPath, Any]) -> None:
-    """Set values in a YAML file in place, keeping its comments and layout (ruamel round-trip).
-
-    Used by ``validate --fix`` to write clamped requests back to the spec the user owns.
-    """
-    from ruamel.yaml import YAML
-
-    rt = YAML()
-    rt.preserve_quotes = True
-    rt.width = 1_000_000
-    documents = list(rt.load_all(path.read_text(encoding="utf-8")))
-    for field_path, value in changes.items():
-        index, *keys = field_path
-        target = documents[int(index)]
-        for key in keys[:-1]:
-            target = target[key]
-        target[keys[-1]] = value
-    with path.open("w", encoding="utf-8") as out:
-        rt.dump_all(documents, out)
