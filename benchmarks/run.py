@@ -54,19 +54,19 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from benchmarks.generate import generate, project_name  # noqa: E402
-from mofang_gitops.cluster import Cluster  # noqa: E402
-from mofang_gitops.controlplane import (  # noqa: E402
+from mofang_gitops.devtools.controlplane import (  # noqa: E402
     K8S_VERSION,
     ControlPlane,
     find_binaries,
     start_control_plane,
 )
 from mofang_gitops.engine import ApplyOptions, ChangeSet, ResourceManager  # noqa: E402
-from mofang_gitops.loading import load_repo  # noqa: E402
+from mofang_gitops.k8s.cluster import Cluster  # noqa: E402
 from mofang_gitops.manifests import RenderedTarget  # noqa: E402
 from mofang_gitops.rendering import render_repo  # noqa: E402
-from mofang_gitops.trees import DirectoryTree  # noqa: E402
-from mofang_gitops.validating import Validation, validate_repo  # noqa: E402
+from mofang_gitops.sources.loading import load_repo  # noqa: E402
+from mofang_gitops.sources.trees import DirectoryTree  # noqa: E402
+from mofang_gitops.validation.repository import Validation, validate_repo  # noqa: E402
 
 CLUSTER = "central"
 """Cluster and kubeconfig context name of the generated platform."""
@@ -83,10 +83,10 @@ import gc, json, resource, sys, time
 from pathlib import Path
 import yaml
 t0 = time.perf_counter()
-from mofang_gitops.loading import load_repo
+from mofang_gitops.sources.loading import load_repo
 from mofang_gitops.rendering import render_repo
-from mofang_gitops.trees import DirectoryTree
-from mofang_gitops.validating import validate_repo
+from mofang_gitops.sources.trees import DirectoryTree
+from mofang_gitops.validation.repository import validate_repo
 from mofang_gitops import yamlio
 t1 = time.perf_counter()
 repo = load_repo(DirectoryTree(Path(sys.argv[1])))

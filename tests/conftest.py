@@ -14,7 +14,7 @@ from typing import NoReturn
 
 import pytest
 
-from mofang_gitops.controlplane import (
+from mofang_gitops.devtools.controlplane import (
     ControlPlane,
     find_binaries,
     find_crds_dir,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from mofang_gitops.loading import load_repo
-from mofang_gitops.trees import DirectoryTree
-from mofang_gitops.validating import Validation, validate_repo
+from mofang_gitops.sources.loading import load_repo
+from mofang_gitops.sources.trees import DirectoryTree
+from mofang_gitops.validation.repository import Validation, validate_repo
 
 TESTDATA = Path(__file__).parent / "testdata"
 BASE = TESTDATA / "minimal"

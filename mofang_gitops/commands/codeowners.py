@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from mofang_gitops.errors import MofangError, UsageError
-from mofang_gitops.loading import Repo, load_repo
-from mofang_gitops.trees import DirectoryTree
+from mofang_gitops.sources.loading import Repo, load_repo
+from mofang_gitops.sources.trees import DirectoryTree
 
 NAME = "codeowners"
 HELP = "write .github/CODEOWNERS from the owners of each project (or --check that it is fresh)"

@@ -9,9 +9,9 @@ import sys
 from collections.abc import Sequence
 
 from mofang_gitops.errors import Problem, UsageError
-from mofang_gitops.loading import load_repo
-from mofang_gitops.trees import DirectoryTree
-from mofang_gitops.validating import Validation, validate_repo
+from mofang_gitops.sources.loading import load_repo
+from mofang_gitops.sources.trees import DirectoryTree
+from mofang_gitops.validation.repository import Validation, validate_repo
 
 
 def use_color(args: argparse.Namespace) -> bool:

@@ -15,14 +15,14 @@ import socket
 from pathlib import Path
 from types import FrameType
 
-from mofang_gitops.cluster import Cluster
-from mofang_gitops.controller_engine import ConfigMapState, EngineApplier
-from mofang_gitops.controller_events import EventRecorder
-from mofang_gitops.controller_http import ControllerServer
-from mofang_gitops.controlling import Controller, ControllerOptions
+from mofang_gitops.controller.applier import ConfigMapState, EngineApplier
+from mofang_gitops.controller.events import EventRecorder
+from mofang_gitops.controller.http import ControllerServer
+from mofang_gitops.controller.leader import LeaderElector, LeaseOptions
+from mofang_gitops.controller.loop import Controller, ControllerOptions
 from mofang_gitops.errors import UsageError
-from mofang_gitops.leader import LeaderElector, LeaseOptions
-from mofang_gitops.quantities import duration_seconds
+from mofang_gitops.k8s.cluster import Cluster
+from mofang_gitops.models.quantities import duration_seconds
 
 NAME = "controller"
 HELP = "reconcile a git branch into the clusters continuously (webhooks, drift, leader election)"

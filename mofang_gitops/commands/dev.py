@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from mofang_gitops.commands.common import load_validated
-from mofang_gitops.devcluster import default_state_dir, dev_down, dev_status, dev_up
+from mofang_gitops.devtools.devcluster import default_state_dir, dev_down, dev_status, dev_up
 from mofang_gitops.errors import InputError
 
 NAME = "dev"

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from mofang_gitops.commands.common import use_color
 from mofang_gitops.errors import UsageError
-from mofang_gitops.gitsource import GitTree, changed_paths, merge_base
 from mofang_gitops.previewing import (
     LIMIT,
     Preview,
@@ -20,7 +19,8 @@ from mofang_gitops.previewing import (
     preview_data,
     preview_trees,
 )
-from mofang_gitops.trees import DirectoryTree, FileTree
+from mofang_gitops.sources.git import GitTree, changed_paths, merge_base
+from mofang_gitops.sources.trees import DirectoryTree, FileTree
 
 NAME = "diff"
 HELP = (

@@ -20,7 +20,7 @@ from mofang_gitops.errors import Problem, UsageError
 from mofang_gitops.manifests import RenderedTarget, Target
 from mofang_gitops.models.base import DNS1123_LABEL
 from mofang_gitops.rendering import render_repo
-from mofang_gitops.validating import Validation
+from mofang_gitops.validation.repository import Validation
 
 NAME = "render"
 HELP = "render every valid project into Kubernetes manifests (stdout, or one file per target)"

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from mofang_gitops.errors import MofangError
-from mofang_gitops.schemas import generate_schemas, stale_schemas, write_schemas
+from mofang_gitops.models.schemas import generate_schemas, stale_schemas, write_schemas
 
 NAME = "schemas"
 HELP = "write the JSON Schema of every spec kind (or --check that the checked-in ones are fresh)"

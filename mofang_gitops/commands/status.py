@@ -7,8 +7,8 @@ import json
 import urllib.error
 import urllib.request
 
+from mofang_gitops.controller.statuses import SYNCED, format_table
 from mofang_gitops.errors import MofangError
-from mofang_gitops.statuses import SYNCED, format_table
 
 NAME = "status"
 HELP = "show a running controller's status per project and target"

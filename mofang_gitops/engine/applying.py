@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
-from mofang_gitops.cluster import Cluster, object_id
 from mofang_gitops.engine.changesets import Action, ChangeSetEntry
 from mofang_gitops.engine.diffing import changed_diff, created_diff, describe, dry_run_changes
 from mofang_gitops.engine.normalizing import Verdict, compare_owned
 from mofang_gitops.engine.waiting import wait_deleted
 from mofang_gitops.errors import ClusterError, ConflictError, InvalidObjectError
+from mofang_gitops.k8s.cluster import Cluster, object_id
 from mofang_gitops.manifests import Manifest, Target
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from mofang_gitops.cluster import Cluster
 from mofang_gitops.errors import NotFoundError
+from mofang_gitops.k8s.cluster import Cluster
 from mofang_gitops.manifests import (
     LABEL_ENVIRONMENT,
     LABEL_MANAGED_BY,

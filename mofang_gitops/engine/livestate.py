@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from mofang_gitops.cluster import Cluster
 from mofang_gitops.errors import ClusterError
+from mofang_gitops.k8s.cluster import Cluster
 from mofang_gitops.manifests import LABEL_MANAGED_BY, LABEL_PROJECT, MANAGER, ObjectRef
 
 log = logging.getLogger(__name__)

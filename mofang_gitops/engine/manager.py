@@ -18,7 +18,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from mofang_gitops.cluster import Cluster, RetryPolicy, gc_paused
 from mofang_gitops.engine.applying import RUN_SKIPPED, ApplyOptions, Work, apply_stage
 from mofang_gitops.engine.changesets import Action, ChangeSet, ChangeSetEntry
 from mofang_gitops.engine.inventory import (
@@ -39,6 +38,7 @@ from mofang_gitops.engine.pruning import Candidate, PruneOptions, delete_stale, 
 from mofang_gitops.engine.sorting import Stage, group_by_stage
 from mofang_gitops.engine.waiting import wait_established
 from mofang_gitops.errors import ClusterError
+from mofang_gitops.k8s.cluster import Cluster, RetryPolicy, gc_paused
 from mofang_gitops.manifests import (
     LABEL_PROJECT,
     SYSTEM_NAMESPACE,

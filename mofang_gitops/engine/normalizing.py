@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 from mofang_gitops.manifests import MANAGER
-from mofang_gitops.quantities import parse_quantity
+from mofang_gitops.models.quantities import parse_quantity
 
 Fields = dict[str, Any]
 FieldPath = tuple[Any, ...] | None

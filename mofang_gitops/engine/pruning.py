@@ -17,12 +17,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from mofang_gitops.cluster import Cluster
 from mofang_gitops.engine.changesets import Action, ChangeSetEntry
 from mofang_gitops.engine.inventory import Inventory, InventoryEntry
 from mofang_gitops.engine.livestate import LiveState
 from mofang_gitops.engine.sorting import group_by_stage
 from mofang_gitops.errors import ClusterError
+from mofang_gitops.k8s.cluster import Cluster
 from mofang_gitops.manifests import LABEL_MANAGED_BY, LABEL_PROJECT, MANAGER, ObjectRef, Target
 
 log = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 
-from mofang_gitops.cluster import Cluster, object_id
 from mofang_gitops.errors import ClusterError
+from mofang_gitops.k8s.cluster import Cluster, object_id
 
 log = logging.getLogger(__name__)
 

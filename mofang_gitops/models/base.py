@@ -8,7 +8,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from mofang_gitops.quantities import (
+from mofang_gitops.models.quantities import (
     DURATION_PATTERN,
     QUANTITY_PATTERN,
     normalize_quantity,

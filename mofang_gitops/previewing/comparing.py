@@ -14,14 +14,14 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from mofang_gitops.errors import Problem, UsageError
-from mofang_gitops.loading import Repo, load_repo
 from mofang_gitops.manifests import RenderedTarget
 from mofang_gitops.previewing.impact import Snapshot, project_impact
 from mofang_gitops.previewing.objects import TargetChanges, diff_targets
 from mofang_gitops.previewing.previews import Preview, ProjectPreview
 from mofang_gitops.rendering import render_repo
-from mofang_gitops.trees import FileTree
-from mofang_gitops.validating import Validation, validate_repo
+from mofang_gitops.sources.loading import Repo, load_repo
+from mofang_gitops.sources.trees import FileTree
+from mofang_gitops.validation.repository import Validation, validate_repo
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
+from mofang_gitops.models.quantities import format_bytes, format_cpu
 from mofang_gitops.previewing.impact import Amount, GroupUse, ImpactRow
 from mofang_gitops.previewing.previews import ProjectPreview
-from mofang_gitops.quantities import format_bytes, format_cpu
 
 ARROW = "→"
 NONE = "—"

@@ -14,12 +14,12 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 
-from mofang_gitops.loading import ProjectSpecs, Repo
 from mofang_gitops.models import Platform, Project
 from mofang_gitops.models.base import Resources
-from mofang_gitops.placement import pipeline_group, role_group, workload_environments
-from mofang_gitops.quantities import parse_quantity
-from mofang_gitops.validating import Validation
+from mofang_gitops.models.quantities import parse_quantity
+from mofang_gitops.sources.loading import ProjectSpecs, Repo
+from mofang_gitops.validation.placement import pipeline_group, role_group, workload_environments
+from mofang_gitops.validation.repository import Validation
 
 _ZERO = Decimal(0)
 

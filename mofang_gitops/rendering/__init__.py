@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from mofang_gitops.manifests import RenderedTarget, Target
 from mofang_gitops.rendering.context import TargetContext
 from mofang_gitops.rendering.templating import Emitter
-from mofang_gitops.validating import Validation
+from mofang_gitops.validation.repository import Validation
 
 Renderer = Callable[[TargetContext], None]
 

@@ -10,13 +10,13 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from mofang_gitops.loading import ProjectSpecs
 from mofang_gitops.models import Environment, Platform, Project, Quota
 from mofang_gitops.models.base import MountTier, Resources
 from mofang_gitops.models.platform import Cluster, ResourceGroup
 from mofang_gitops.models.workloads import Workload
-from mofang_gitops.placement import workload_environments
 from mofang_gitops.rendering.templating import Emitter
+from mofang_gitops.sources.loading import ProjectSpecs
+from mofang_gitops.validation.placement import workload_environments
 
 SCHEDULER = "volcano"
 QUEUE_ANNOTATION = "scheduling.volcano.sh/queue-name"

@@ -20,10 +20,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from mofang_gitops.models import Training
+from mofang_gitops.models.quantities import duration_seconds
 from mofang_gitops.models.workloads import TrainingSpec
-from mofang_gitops.placement import role_group
-from mofang_gitops.quantities import duration_seconds
 from mofang_gitops.rendering.context import Container, Pod, TargetContext
+from mofang_gitops.validation.placement import role_group
 
 
 @dataclass(frozen=True)

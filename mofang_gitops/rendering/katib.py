@@ -21,11 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mofang_gitops.loading import Loaded
 from mofang_gitops.models import Training
 from mofang_gitops.models.workloads import Parameter, Search
 from mofang_gitops.rendering.context import TargetContext
 from mofang_gitops.rendering.jobs import Job
+from mofang_gitops.sources.loading import Loaded
 
 TRIAL_FRAMEWORKS = frozenset({"horovod", "tensorflow", "pytorch", "xgboost"})
 JOB_ROLE_LABEL = "training.kubeflow.org/job-role"

@@ -17,9 +17,9 @@ from __future__ import annotations
 from typing import Any
 
 from mofang_gitops.models import Notebook
-from mofang_gitops.placement import effective_policy
-from mofang_gitops.quantities import duration_seconds
+from mofang_gitops.models.quantities import duration_seconds
 from mofang_gitops.rendering.context import Container, Pod, TargetContext
+from mofang_gitops.validation.placement import effective_policy
 
 ROLE = "notebook"
 NOTEBOOK_LABEL = "mofang.io/notebook"

@@ -23,11 +23,11 @@ from typing import Any
 
 from mofang_gitops.manifests import LABEL_MANAGED_BY
 from mofang_gitops.models import Pipeline
+from mofang_gitops.models.quantities import duration_seconds
 from mofang_gitops.models.workloads import Retry, Task
-from mofang_gitops.placement import cpu_group_for, pipeline_group
-from mofang_gitops.quantities import duration_seconds
 from mofang_gitops.rendering.context import Container, Pod, TargetContext
 from mofang_gitops.rendering.pipeline_runs import PIPELINE_LABEL, upstream_run_expression
+from mofang_gitops.validation.placement import cpu_group_for, pipeline_group
 
 JobSource = Callable[[str], dict[str, Any]]
 """Training name -> the run object (job or Experiment) the trainings renderer emits for it."""

@@ -40,10 +40,8 @@ import dataclasses
 from typing import Any
 
 from mofang_gitops.errors import InputError, Problem
-from mofang_gitops.loading import Loaded
 from mofang_gitops.models import Pipeline
-from mofang_gitops.placement import pipeline_cluster, workload_environments
-from mofang_gitops.quantities import duration_seconds
+from mofang_gitops.models.quantities import duration_seconds
 from mofang_gitops.rendering import trainings
 from mofang_gitops.rendering.context import SERVICE_ACCOUNT, TargetContext
 from mofang_gitops.rendering.pipeline_dag import JobSource, build_dag, wait_parameter
@@ -61,6 +59,8 @@ from mofang_gitops.rendering.pipeline_runs import (
     unix,
     upstream_run,
 )
+from mofang_gitops.sources.loading import Loaded
+from mofang_gitops.validation.placement import pipeline_cluster, workload_environments
 
 ARGO = "argoproj.io/v1alpha1"
 ENTRYPOINT = "main"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from mofang_gitops.quantities import format_bytes, format_cpu, parse_quantity
+from mofang_gitops.models.quantities import format_bytes, format_cpu, parse_quantity
 from mofang_gitops.rendering.context import SERVICE_ACCOUNT, TargetContext
 
 ROLE_CLUSTER_ROLES = {"admin": "admin", "edit": "edit", "view": "view"}

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import json
 
-from mofang_gitops.loading import Loaded
 from mofang_gitops.models import Training
 from mofang_gitops.rendering import katib
 from mofang_gitops.rendering.context import TargetContext, run_suffix
 from mofang_gitops.rendering.jobs import build_job
+from mofang_gitops.sources.loading import Loaded
 
 
 def render(ctx: TargetContext) -> None:

@@ -6,10 +6,10 @@ from collections import Counter
 from pathlib import Path
 
 from benchmarks.generate import FRAMEWORK_ROLES, generate, project_name
-from mofang_gitops.loading import load_repo
 from mofang_gitops.rendering import render_repo
-from mofang_gitops.trees import DirectoryTree
-from mofang_gitops.validating import validate_repo
+from mofang_gitops.sources.loading import load_repo
+from mofang_gitops.sources.trees import DirectoryTree
+from mofang_gitops.validation.repository import validate_repo
 
 
 def test_generated_repo_validates_and_renders(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mofang_gitops.cli import main
-from mofang_gitops.controlplane import ControlPlane
+from mofang_gitops.devtools.controlplane import ControlPlane
 from tests.scenarios import build_repo
 
 

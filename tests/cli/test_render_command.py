@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from mofang_gitops.cli import main
-from mofang_gitops.controlplane import ControlPlane
+from mofang_gitops.devtools.controlplane import ControlPlane
 from mofang_gitops.rendering import render_repo
 from tests.scenarios import build_repo, validate_dir
 

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mofang_gitops.cluster import Cluster
-from mofang_gitops.controller_engine import EngineApplier
-from mofang_gitops.controller_http import ControllerServer
-from mofang_gitops.controlling import Applier, Controller, ControllerOptions, StateStore
-from mofang_gitops.controlplane import ControlPlane
+from mofang_gitops.controller.applier import EngineApplier
+from mofang_gitops.controller.http import ControllerServer
+from mofang_gitops.controller.loop import Applier, Controller, ControllerOptions, StateStore
+from mofang_gitops.devtools.controlplane import ControlPlane
+from mofang_gitops.k8s.cluster import Cluster
 from tests.controller.gitrepos import Remote
 from tests.controller.test_http import request
 

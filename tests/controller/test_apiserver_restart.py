@@ -18,11 +18,16 @@ from pathlib import Path
 
 import pytest
 
-from mofang_gitops.cluster import Cluster
-from mofang_gitops.controller_engine import EngineApplier
-from mofang_gitops.controlplane import ControlPlane, api_call, start_control_plane, stop_pid
+from mofang_gitops.controller.applier import EngineApplier
+from mofang_gitops.devtools.controlplane import (
+    ControlPlane,
+    api_call,
+    start_control_plane,
+    stop_pid,
+)
 from mofang_gitops.engine import ApplyOptions, ChangeSet, Progress, ResourceManager
 from mofang_gitops.engine.inventory import inventory_name
+from mofang_gitops.k8s.cluster import Cluster
 from mofang_gitops.manifests import SYSTEM_NAMESPACE, RenderedTarget
 from mofang_gitops.rendering import render_repo
 from tests.controller.harness import IsolatedRemote, start_controller, statefulsets, wait_for

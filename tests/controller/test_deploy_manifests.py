@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mofang_gitops.cluster import Cluster
-from mofang_gitops.loading import load_repo
+from mofang_gitops.k8s.cluster import Cluster
 from mofang_gitops.rendering import render_repo
-from mofang_gitops.trees import DirectoryTree
-from mofang_gitops.validating import validate_repo
+from mofang_gitops.sources.loading import load_repo
+from mofang_gitops.sources.trees import DirectoryTree
+from mofang_gitops.validation.repository import validate_repo
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "controller" / "manifests"

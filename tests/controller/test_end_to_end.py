@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from mofang_gitops.cluster import Cluster
-from mofang_gitops.controller_engine import EngineApplier
-from mofang_gitops.controller_events import EventRecorder
-from mofang_gitops.controller_http import ControllerServer
-from mofang_gitops.controlling import Controller, ControllerOptions
+from mofang_gitops.controller.applier import EngineApplier
+from mofang_gitops.controller.events import EventRecorder
+from mofang_gitops.controller.http import ControllerServer
+from mofang_gitops.controller.loop import Controller, ControllerOptions
+from mofang_gitops.k8s.cluster import Cluster
 from tests.controller.gitrepos import Remote
 from tests.controller.test_http import request
 from tests.controller.test_reconcile_loop import BROKEN

@@ -1,7 +1,7 @@
 import pytest
 
 from mofang_gitops.errors import GitError
-from mofang_gitops.gitsource import (
+from mofang_gitops.sources.git import (
     RevisionTree,
     cache_path,
     fetch_branch,
@@ -9,8 +9,8 @@ from mofang_gitops.gitsource import (
     mask_url,
     pin_revision,
 )
-from mofang_gitops.loading import load_repo
-from mofang_gitops.validating import validate_repo
+from mofang_gitops.sources.loading import load_repo
+from mofang_gitops.validation.repository import validate_repo
 from tests.controller.gitrepos import Remote, git
 
 

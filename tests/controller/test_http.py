@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from mofang_gitops.controller_http import ControllerServer
-from mofang_gitops.controlling import Controller, ControllerOptions
+from mofang_gitops.controller.http import ControllerServer
+from mofang_gitops.controller.loop import Controller, ControllerOptions
 from tests.controller.gitrepos import Remote
 from tests.controller.test_reconcile_loop import RecordingApplier
 

@@ -2,8 +2,8 @@ import time
 
 import pytest
 
-from mofang_gitops.cluster import Cluster, RetryPolicy
-from mofang_gitops.leader import LeaderElector, LeaseOptions
+from mofang_gitops.controller.leader import LeaderElector, LeaseOptions
+from mofang_gitops.k8s.cluster import Cluster, RetryPolicy
 from mofang_gitops.manifests import SYSTEM_NAMESPACE
 
 

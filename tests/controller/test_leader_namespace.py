@@ -1,7 +1,7 @@
 """On a fresh cluster the Lease's namespace does not exist yet: the first candidate creates it."""
 
-from mofang_gitops.cluster import Cluster, RetryPolicy
-from mofang_gitops.leader import LeaderElector, LeaseOptions
+from mofang_gitops.controller.leader import LeaderElector, LeaseOptions
+from mofang_gitops.k8s.cluster import Cluster, RetryPolicy
 
 
 def test_first_candidate_creates_the_missing_lease_namespace(control_plane, unique_name):

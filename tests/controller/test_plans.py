@@ -1,6 +1,6 @@
 """Planning decisions without a cluster: removed projects, unreadable last good revisions."""
 
-from mofang_gitops.controller_plans import (
+from mofang_gitops.controller.plans import (
     ControllerState,
     StoredTarget,
     gone_projects,

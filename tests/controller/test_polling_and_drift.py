@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from mofang_gitops.cluster import APPLY_CONTENT_TYPE
+from mofang_gitops.k8s.cluster import APPLY_CONTENT_TYPE
 from tests.controller.harness import (
     IsolatedRemote,
     checker,

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from mofang_gitops.cluster import Cluster
-from mofang_gitops.controller_engine import ConfigMapState
+from mofang_gitops.controller.applier import ConfigMapState
 from mofang_gitops.engine.inventory import inventory_name
+from mofang_gitops.k8s.cluster import Cluster
 from mofang_gitops.manifests import SYSTEM_NAMESPACE
 from tests.controller.harness import IsolatedRemote, checker, start_controller, wait_for
 

@@ -3,7 +3,7 @@
 import threading
 import time
 
-from mofang_gitops.controlling import Controller, ControllerOptions
+from mofang_gitops.controller.loop import Controller, ControllerOptions
 from tests.controller.gitrepos import Remote
 from tests.controller.test_reconcile_loop import RecordingApplier
 

@@ -11,9 +11,9 @@ import json
 
 import pytest
 
-from mofang_gitops.cluster import Cluster
-from mofang_gitops.controller_engine import STATE_CONFIGMAP, ConfigMapState
-from mofang_gitops.controller_plans import ControllerState
+from mofang_gitops.controller.applier import STATE_CONFIGMAP, ConfigMapState
+from mofang_gitops.controller.plans import ControllerState
+from mofang_gitops.k8s.cluster import Cluster
 from mofang_gitops.manifests import SYSTEM_NAMESPACE
 from tests.controller.harness import IsolatedRemote, checker, start_controller, wait_for
 from tests.controller.test_reconcile_loop import BROKEN

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from mofang_gitops.webhooks import (
+from mofang_gitops.controller.webhooks import (
     MAX_BODY_BYTES,
     handle_webhook,
     read_body,

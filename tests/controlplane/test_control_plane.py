@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mofang_gitops.controlplane import (
+from mofang_gitops.devtools.controlplane import (
     ControlPlane,
     api_call,
     find_binaries,
@@ -18,7 +18,7 @@ from mofang_gitops.controlplane import (
     start_control_plane,
     write_kubeconfig,
 )
-from mofang_gitops.devcluster import dev_down, dev_status, dev_up
+from mofang_gitops.devtools.devcluster import dev_down, dev_status, dev_up
 from mofang_gitops.errors import MofangError, UsageError
 
 QUEUES = "/apis/scheduling.volcano.sh/v1beta1/queues"

@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from mofang_gitops.cluster import Cluster, RetryPolicy
+from mofang_gitops.k8s.cluster import Cluster, RetryPolicy
 from mofang_gitops.manifests import (
     LABEL_ENVIRONMENT,
     LABEL_MANAGED_BY,

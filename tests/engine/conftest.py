@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mofang_gitops.cluster import Cluster
-from mofang_gitops.controlplane import ControlPlane
+from mofang_gitops.devtools.controlplane import ControlPlane
+from mofang_gitops.k8s.cluster import Cluster
 from tests.engine.builders import FAST_RETRY
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from mofang_gitops.controlplane import ControlPlane
+from mofang_gitops.devtools.controlplane import ControlPlane
 
 
 @dataclass

@@ -5,10 +5,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from mofang_gitops.cluster import Cluster
 from mofang_gitops.engine import Action, ApplyOptions, ResourceManager
 from mofang_gitops.engine.inventory import inventory_name
 from mofang_gitops.engine.sorting import Stage, stage_of
+from mofang_gitops.k8s.cluster import Cluster
 from mofang_gitops.manifests import SYSTEM_NAMESPACE, ObjectRef
 from tests.engine.builders import apply_as, labels, merge_patch_as, project_bodies, target
 

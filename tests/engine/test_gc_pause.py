@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from mofang_gitops.cluster import GC_PAUSE_BYTES, _decode, gc_paused
+from mofang_gitops.k8s.cluster import GC_PAUSE_BYTES, _decode, gc_paused
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mofang_gitops.controlplane import ControlPlane, write_kubeconfig
+from mofang_gitops.devtools.controlplane import ControlPlane, write_kubeconfig
 from mofang_gitops.engine import Action, ResourceManager, connect
 from tests.engine.builders import FAST_RETRY, project_bodies, target
 

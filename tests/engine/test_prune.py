@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from mofang_gitops.cluster import Cluster
 from mofang_gitops.engine import Action, ApplyOptions, ResourceManager
 from mofang_gitops.engine.inventory import (
     Inventory,
@@ -10,6 +9,7 @@ from mofang_gitops.engine.inventory import (
     inventory_name,
     write_inventory,
 )
+from mofang_gitops.k8s.cluster import Cluster
 from mofang_gitops.manifests import LABEL_MANAGED_BY, LABEL_PROJECT, SYSTEM_NAMESPACE, ObjectRef
 from tests.engine.builders import apply_as, merge_patch_as, project_bodies, target
 

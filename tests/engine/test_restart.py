@@ -8,10 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from mofang_gitops.cluster import Cluster, RetryPolicy
-from mofang_gitops.controlplane import ControlPlane, api_call, start_control_plane, stop_pid
+from mofang_gitops.devtools.controlplane import (
+    ControlPlane,
+    api_call,
+    start_control_plane,
+    stop_pid,
+)
 from mofang_gitops.engine import Action, ApplyOptions, Progress, ResourceManager
 from mofang_gitops.engine.inventory import inventory_name
+from mofang_gitops.k8s.cluster import Cluster, RetryPolicy
 from mofang_gitops.manifests import SYSTEM_NAMESPACE
 from tests.engine.builders import config_objects, namespace, notebook, target
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from mofang_gitops.loading import Repo, load_repo
 from mofang_gitops.models import Pipeline, Training
-from mofang_gitops.trees import DirectoryTree
-from mofang_gitops.validating import validate_repo
+from mofang_gitops.sources.loading import Repo, load_repo
+from mofang_gitops.sources.trees import DirectoryTree
+from mofang_gitops.validation.repository import validate_repo
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FRAMEWORKS = {"horovod", "tensorflow", "pytorch", "xgboost", "ray", "volcano"}

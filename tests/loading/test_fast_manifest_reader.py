@@ -18,11 +18,11 @@ import yaml
 
 from benchmarks.generate import generate
 from mofang_gitops import yamlio
-from mofang_gitops.loading import load_repo
 from mofang_gitops.rendering import render_repo
 from mofang_gitops.rendering.templating import quote
-from mofang_gitops.trees import DirectoryTree
-from mofang_gitops.validating import validate_repo
+from mofang_gitops.sources.loading import load_repo
+from mofang_gitops.sources.trees import DirectoryTree
+from mofang_gitops.validation.repository import validate_repo
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from mofang_gitops.errors import GitError
-from mofang_gitops.gitsource import GitTree, changed_paths, merge_base, resolve
-from mofang_gitops.loading import load_repo
-from mofang_gitops.trees import DirectoryTree
+from mofang_gitops.sources.git import GitTree, changed_paths, merge_base, resolve
+from mofang_gitops.sources.loading import load_repo
+from mofang_gitops.sources.trees import DirectoryTree
 
 from .conftest import GitRepo
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mofang_gitops.controlplane import ControlPlane
+from mofang_gitops.devtools.controlplane import ControlPlane
 from mofang_gitops.manifests import Manifest
 
 DryRun = Callable[[Sequence[Manifest]], list[str]]

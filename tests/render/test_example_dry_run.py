@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from mofang_gitops.loading import load_repo
 from mofang_gitops.manifests import Manifest, RenderedTarget
 from mofang_gitops.rendering import render_repo
-from mofang_gitops.trees import DirectoryTree
-from mofang_gitops.validating import validate_repo
+from mofang_gitops.sources.loading import load_repo
+from mofang_gitops.sources.trees import DirectoryTree
+from mofang_gitops.validation.repository import validate_repo
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DryRun = Callable[[Sequence[Manifest]], list[str]]

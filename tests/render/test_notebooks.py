@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from mofang_gitops.loading import Loaded
 from mofang_gitops.manifests import Manifest, RenderedTarget
 from mofang_gitops.rendering import render_repo
-from mofang_gitops.validating import Validation
+from mofang_gitops.sources.loading import Loaded
+from mofang_gitops.validation.repository import Validation
 from tests.scenarios import build_repo, validate_dir
 
 NOTEBOOK = "projects/vision/notebooks/bob-dev.yaml"

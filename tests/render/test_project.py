@@ -18,7 +18,7 @@ from mofang_gitops.manifests import (
     Manifest,
     RenderedTarget,
 )
-from mofang_gitops.quantities import parse_quantity
+from mofang_gitops.models.quantities import parse_quantity
 from mofang_gitops.rendering import render_repo
 from tests.scenarios import build_repo, validate_dir
 

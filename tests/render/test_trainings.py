@@ -11,7 +11,7 @@ import pytest
 import yaml
 from syrupy.assertion import SnapshotAssertion
 
-from mofang_gitops.controlplane import find_crds_dir
+from mofang_gitops.devtools.controlplane import find_crds_dir
 from mofang_gitops.manifests import Manifest, ObjectRef
 from mofang_gitops.rendering import render_repo
 from mofang_gitops.rendering.jobs import launcher_command

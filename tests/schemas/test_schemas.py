@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from mofang_gitops.cli import main
 from mofang_gitops.models import KIND_MODELS
-from mofang_gitops.schemas import (
+from mofang_gitops.models.schemas import (
     JSON_SCHEMA_DIALECT,
     generate_schemas,
     schema_file_name,

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from mofang_gitops.loading import Loaded
 from mofang_gitops.models import Pipeline
 from mofang_gitops.models.workloads import check_acyclic
-from mofang_gitops.placement import pipeline_cluster, pipeline_group, workload_environments
-from mofang_gitops.rule_context import (
+from mofang_gitops.sources.loading import Loaded
+from mofang_gitops.validation.context import (
     RuleContext,
     check_fits_quota,
     check_gpu_group,
     check_image,
     check_placement,
+)
+from mofang_gitops.validation.placement import (
+    pipeline_cluster,
+    pipeline_group,
+    workload_environments,
 )
 
 

@@ -12,12 +12,16 @@ from decimal import Decimal
 from typing import Any
 
 from mofang_gitops.errors import Problem
-from mofang_gitops.loading import Loaded, ProjectSpecs, Repo
 from mofang_gitops.models import Platform, Project
 from mofang_gitops.models.base import Resources
 from mofang_gitops.models.platform import IMAGE_REF
-from mofang_gitops.placement import EffectivePolicy, effective_policy, workload_environments
-from mofang_gitops.quantities import format_bytes, format_cpu, parse_quantity
+from mofang_gitops.models.quantities import format_bytes, format_cpu, parse_quantity
+from mofang_gitops.sources.loading import Loaded, ProjectSpecs, Repo
+from mofang_gitops.validation.placement import (
+    EffectivePolicy,
+    effective_policy,
+    workload_environments,
+)
 
 
 @dataclass

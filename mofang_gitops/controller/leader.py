@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from mofang_gitops.cluster import Cluster
 from mofang_gitops.errors import ClusterError, NotFoundError
+from mofang_gitops.k8s.cluster import Cluster
 from mofang_gitops.manifests import LABEL_MANAGED_BY, MANAGER, SYSTEM_NAMESPACE
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """Adapts the apply engine's ResourceManager to the controller's ``Applier`` and keeps clusters.
 
-One :class:`~mofang_gitops.cluster.Cluster` per cluster name for the controller's lifetime, so
+One :class:`~mofang_gitops.k8s.cluster.Cluster` per cluster name for the controller's lifetime, so
 discovery and connection pools are reused across passes. The applier also reads the inventories
 each cluster holds (how the controller finds projects deleted from git), and
 :class:`ConfigMapState` keeps the last good revision per project in the cluster, so a restarted
@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mofang_gitops.cluster import Cluster
-from mofang_gitops.controller_plans import ControllerState
+from mofang_gitops.controller.plans import ControllerState
 from mofang_gitops.engine.applying import ApplyOptions
 from mofang_gitops.engine.changesets import ChangeSet
 from mofang_gitops.engine.inventory import LABEL_INVENTORY, Inventory, find_inventories
 from mofang_gitops.errors import NotFoundError
+from mofang_gitops.k8s.cluster import Cluster
 from mofang_gitops.manifests import (
     LABEL_MANAGED_BY,
     MANAGER,

@@ -1,9 +1,10 @@
 """``mofang-gitops dev up|down|status``: the test control plane as a local cluster.
 
 The API servers must outlive the command that starts them, yet never outlive their owner
-unnoticed. So ``dev up`` starts one detached process (``python -m mofang_gitops.devcluster serve``)
-that owns every plane: the planes die with it, it stops them on SIGTERM, and ``dev down`` is one
-signal to one pid. ``<state_dir>/state.json`` records that pid and the planes once they serve.
+unnoticed. So ``dev up`` starts one detached process
+(``python -m mofang_gitops.devtools.devcluster serve``) that owns every plane: the planes die
+with it, it stops them on SIGTERM, and ``dev down`` is one signal to one pid.
+``<state_dir>/state.json`` records that pid and the planes once they serve.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Literal
 
-from mofang_gitops.controlplane import (
+from mofang_gitops.devtools.controlplane import (
     ControlPlane,
     cache_root,
     find_binaries,
@@ -37,7 +38,7 @@ from mofang_gitops.errors import MofangError, UsageError
 
 log = logging.getLogger(__name__)
 
-_MARKER = "mofang_gitops.devcluster"
+_MARKER = "mofang_gitops.devtools.devcluster"
 _servers: dict[int, subprocess.Popen[bytes]] = {}
 """Serve processes started by this interpreter, so ``dev_down`` can reap them."""
 
@@ -282,7 +283,7 @@ def _tail(state_dir: Path, lines: int = 20) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``python -m mofang_gitops.devcluster up|down|status|serve``."""
+    """Run ``python -m mofang_gitops.devtools.devcluster up|down|status|serve``."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     state_dir = Path(args.state_dir) if args.state_dir else default_state_dir()
@@ -304,7 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m mofang_gitops.devcluster")
+    parser = argparse.ArgumentParser(prog="python -m mofang_gitops.devtools.devcluster")
     parser.add_argument("command", choices=["up", "down", "status", "serve"])
     parser.add_argument("state_dir", nargs="?", help=f"default {default_state_dir()}")
     parser.add_argument("--cluster", action="append", default=[], metavar="NAME=CONTEXT")

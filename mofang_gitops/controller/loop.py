@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from mofang_gitops.controller_metrics import ControllerMetrics
-from mofang_gitops.controller_plans import (
+from mofang_gitops.controller.metrics import ControllerMetrics
+from mofang_gitops.controller.plans import (
     ControllerState,
     Plan,
     PlannedTarget,
@@ -33,22 +33,7 @@ from mofang_gitops.controller_plans import (
     plan_targets,
     removed_targets,
 )
-from mofang_gitops.engine.applying import ApplyOptions
-from mofang_gitops.engine.changesets import Action, ChangeSet
-from mofang_gitops.engine.inventory import Inventory
-from mofang_gitops.engine.pruning import PROTECTED_KINDS
-from mofang_gitops.errors import ClusterError, GitError
-from mofang_gitops.gitsource import (
-    RevisionTree,
-    cache_path,
-    fetch_branch,
-    is_ancestor,
-    mask_url,
-    pin_revision,
-)
-from mofang_gitops.loading import load_repo
-from mofang_gitops.manifests import RenderedTarget, Target
-from mofang_gitops.statuses import (
+from mofang_gitops.controller.statuses import (
     FAILED,
     INVALID,
     OUT_OF_SYNC,
@@ -56,7 +41,22 @@ from mofang_gitops.statuses import (
     StatusBoard,
     TargetStatus,
 )
-from mofang_gitops.validating import Validation, validate_repo
+from mofang_gitops.engine.applying import ApplyOptions
+from mofang_gitops.engine.changesets import Action, ChangeSet
+from mofang_gitops.engine.inventory import Inventory
+from mofang_gitops.engine.pruning import PROTECTED_KINDS
+from mofang_gitops.errors import ClusterError, GitError
+from mofang_gitops.manifests import RenderedTarget, Target
+from mofang_gitops.sources.git import (
+    RevisionTree,
+    cache_path,
+    fetch_branch,
+    is_ancestor,
+    mask_url,
+    pin_revision,
+)
+from mofang_gitops.sources.loading import load_repo
+from mofang_gitops.validation.repository import Validation, validate_repo
 
 log = logging.getLogger(__name__)
 

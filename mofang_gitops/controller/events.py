@@ -12,9 +12,9 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from mofang_gitops.cluster import Cluster
+from mofang_gitops.controller.statuses import SYNCED, TargetStatus
+from mofang_gitops.k8s.cluster import Cluster
 from mofang_gitops.manifests import Target
-from mofang_gitops.statuses import SYNCED, TargetStatus
 
 log = logging.getLogger(__name__)
 

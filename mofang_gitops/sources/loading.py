@@ -26,7 +26,7 @@ from mofang_gitops.models import (
     Training,
 )
 from mofang_gitops.models.base import DNS1123_LABEL
-from mofang_gitops.trees import FileTree
+from mofang_gitops.sources.trees import FileTree
 from mofang_gitops.yamlio import Document, YAMLFileError, load_documents
 
 log = logging.getLogger(__name__)

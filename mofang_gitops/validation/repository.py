@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from mofang_gitops.errors import Location, Problem
-from mofang_gitops.loading import Loaded, ProjectSpecs, Repo
 from mofang_gitops.models import Platform, Project
-from mofang_gitops.quantities import format_bytes, format_cpu, parse_quantity
-from mofang_gitops.workload_rules import check_project_workloads
+from mofang_gitops.models.quantities import format_bytes, format_cpu, parse_quantity
+from mofang_gitops.sources.loading import Loaded, ProjectSpecs, Repo
+from mofang_gitops.validation.workloads import check_project_workloads
 
 
 @dataclass

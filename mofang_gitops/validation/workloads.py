@@ -12,13 +12,11 @@ from decimal import Decimal
 from typing import Any
 
 from mofang_gitops.errors import Problem
-from mofang_gitops.loading import Loaded, ProjectSpecs, Repo
 from mofang_gitops.models import Notebook, Platform, Training
 from mofang_gitops.models.base import Resources
-from mofang_gitops.pipeline_rules import check_pipeline
-from mofang_gitops.placement import EffectivePolicy, role_group
-from mofang_gitops.quantities import parse_duration, parse_quantity
-from mofang_gitops.rule_context import (
+from mofang_gitops.models.quantities import parse_duration, parse_quantity
+from mofang_gitops.sources.loading import Loaded, ProjectSpecs, Repo
+from mofang_gitops.validation.context import (
     RuleContext,
     check_fits_quota,
     check_gpu_group,
@@ -27,6 +25,8 @@ from mofang_gitops.rule_context import (
     check_placement,
     check_unique_names,
 )
+from mofang_gitops.validation.pipelines import check_pipeline
+from mofang_gitops.validation.placement import EffectivePolicy, role_group
 
 
 def check_project_workloads(repo: Repo, specs: ProjectSpecs, platform: Platform) -> list[Problem]:

@@ -4,7 +4,7 @@ The diff preview reads two revisions of a local checkout; the controller fetches
 into a bare cache and reads revisions from there. Either way a revision becomes a ``FileTree``.
 """
 
-from mofang_gitops.gitsource.remote import (
+from mofang_gitops.sources.git.remote import (
     RevisionTree,
     cache_path,
     fetch_branch,
@@ -12,7 +12,7 @@ from mofang_gitops.gitsource.remote import (
     mask_url,
     pin_revision,
 )
-from mofang_gitops.gitsource.revisions import GitTree, changed_paths, merge_base, resolve
+from mofang_gitops.sources.git.revisions import GitTree, changed_paths, merge_base, resolve
 
 __all__ = [
     "GitTree",

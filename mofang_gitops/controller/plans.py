@@ -16,7 +16,7 @@ from mofang_gitops.engine.inventory import Inventory
 from mofang_gitops.errors import GitError, Problem
 from mofang_gitops.manifests import RenderedTarget, Target
 from mofang_gitops.rendering import render_repo
-from mofang_gitops.validating import Validation
+from mofang_gitops.validation.repository import Validation
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from mofang_gitops.controller_metrics import CONTENT_TYPE
-from mofang_gitops.controlling import Controller
-from mofang_gitops.webhooks import MAX_BODY_BYTES, receive_webhook
+from mofang_gitops.controller.loop import Controller
+from mofang_gitops.controller.metrics import CONTENT_TYPE
+from mofang_gitops.controller.webhooks import MAX_BODY_BYTES, receive_webhook
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ import git
 from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
 from mofang_gitops.errors import GitError, Location
-from mofang_gitops.trees import _SKIP_DIRS, _WALKED_TOPS
+from mofang_gitops.sources.trees import _SKIP_DIRS, _WALKED_TOPS
 from mofang_gitops.yamlio import MAX_FILE_BYTES, YAMLFileError
 
 log = logging.getLogger(__name__)

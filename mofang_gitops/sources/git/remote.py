@@ -84,7 +84,7 @@ def pin_revision(repo_path: Path, sha: str, name: str = "last-good") -> None:
 
 @dataclass(frozen=True)
 class RevisionTree:
-    """One commit of the cache as a :class:`~mofang_gitops.trees.FileTree`."""
+    """One commit of the cache as a :class:`~mofang_gitops.sources.trees.FileTree`."""
 
     repo_path: Path
     sha: str

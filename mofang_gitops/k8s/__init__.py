@@ -1,0 +1,1 @@
+"""The cluster adapter: the only importer of ``kubernetes``; HTTP statuses become our errors."""
