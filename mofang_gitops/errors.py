@@ -8,6 +8,7 @@ call to Kubernetes failed and may succeed on retry. Library code raises; only th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 
 class MofangError(Exception):
@@ -28,6 +29,18 @@ class Location:
         return self.path
 
 
+class Severity(StrEnum):
+    """How bad a finding is: errors make a project invalid, warnings (a clamped request) inform."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+def field_path(at: tuple[str | int, ...]) -> str:
+    """The dotted form of a field path (``spec.roles.worker.replicas``), written in one place."""
+    return ".".join(str(part) for part in at)
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     """One finding about the user's input: an error, or a warning when ``severity`` says so."""
@@ -39,7 +52,12 @@ class Problem:
     """Dotted field path inside the document, for example ``spec.resources.gpu``."""
     message: str = ""
     hint: str = ""
-    severity: str = "error"
+    severity: Severity = Severity.ERROR
+
+    @property
+    def is_error(self) -> bool:
+        """Whether this finding makes its document invalid."""
+        return self.severity is Severity.ERROR
 
     def __str__(self) -> str:
         parts = [str(self.location)]
@@ -50,7 +68,7 @@ class Problem:
         text = ": ".join(parts) + f": {self.message}"
         if self.hint:
             text += f" ({self.hint})"
-        if self.severity != "error":
+        if not self.is_error:
             text = f"{text} [{self.severity}]"
         return text
 
@@ -64,7 +82,7 @@ class Problem:
             "field": self.field,
             "message": self.message,
             "hint": self.hint,
-            "severity": self.severity,
+            "severity": str(self.severity),
         }
 
 

@@ -22,6 +22,11 @@ SYSTEM_NAMESPACE = "mofang-system"
 """Namespace of the controller and of the inventories."""
 
 
+def api_group(api_version: str) -> str:
+    """The API group of an ``apiVersion`` (``""`` for the core group's ``v1``)."""
+    return api_version.rsplit("/", 1)[0] if "/" in api_version else ""
+
+
 @dataclass(frozen=True, order=True)
 class ObjectRef:
     """Identity of a Kubernetes object: API group, kind, namespace ('' if cluster-scoped), name."""
@@ -39,11 +44,12 @@ class ObjectRef:
     @classmethod
     def from_object(cls, obj: dict[str, Any]) -> ObjectRef:
         """Build the reference of a live or rendered object."""
-        api_version = str(obj.get("apiVersion", ""))
-        group = api_version.rsplit("/", 1)[0] if "/" in api_version else ""
         meta = obj.get("metadata", {})
         return cls(
-            group, str(obj.get("kind", "")), str(meta.get("namespace", "")), str(meta["name"])
+            group=api_group(str(obj.get("apiVersion", ""))),
+            kind=str(obj.get("kind", "")),
+            namespace=str(meta.get("namespace", "")),
+            name=str(meta["name"]),
         )
 
 

@@ -20,6 +20,7 @@ from mofang_gitops.models.quantities import parse_quantity
 from mofang_gitops.sources.loading import ProjectSpecs, Repo
 from mofang_gitops.validation.placement import pipeline_group, role_group, workload_environments
 from mofang_gitops.validation.repository import Validation
+from mofang_gitops.validation.workloads import ResolvedProject
 
 _ZERO = Decimal(0)
 
@@ -119,7 +120,9 @@ def _usage(snapshot: Snapshot, name: str) -> dict[tuple[str, str, str], GroupUse
     if repo.platform is None or specs is None or specs.project is None or specs.quota is None:
         return {}
     platform = repo.platform.model
-    requested = requested_amounts(platform, specs.project.model, specs)
+    # What renders is what counts: the resolved view (clamped requests) when the rules ran.
+    workloads = snapshot.validation.resolved.get(name, specs)
+    requested = requested_amounts(platform, specs.project.model, workloads)
     quotas = _quota_amounts(repo, specs)
     allocated = snapshot.allocated
     found = {}
@@ -138,7 +141,7 @@ def _usage(snapshot: Snapshot, name: str) -> dict[tuple[str, str, str], GroupUse
 
 
 def requested_amounts(
-    platform: Platform, project: Project, specs: ProjectSpecs
+    platform: Platform, project: Project, specs: ProjectSpecs | ResolvedProject
 ) -> dict[tuple[str, str], Amount]:
     """What the project's workloads request, per (environment, resource group)."""
     totals: dict[tuple[str, str], Amount] = defaultdict(Amount)

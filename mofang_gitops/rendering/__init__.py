@@ -43,9 +43,8 @@ def render_repo(
     for name in validation.valid_projects():
         if only_projects and name not in only_projects:
             continue
-        specs = repo.projects[name]
-        assert specs.project is not None and specs.quota is not None
-        for env_name in specs.project.model.spec.environments:
+        resolved = validation.resolved[name]
+        for env_name in resolved.project.spec.environments:
             if only_envs and env_name not in only_envs:
                 continue
             environment = repo.environments[env_name].model
@@ -56,14 +55,14 @@ def render_repo(
                 assert cluster is not None
                 namespace = environment.namespace_for(name)
                 ctx = TargetContext(
-                    platform,
-                    environment,
-                    cluster,
-                    specs.project.model,
-                    specs.quota.model,
-                    specs,
-                    namespace,
-                    Emitter(name, env_name),
+                    platform=platform,
+                    environment=environment,
+                    cluster=cluster,
+                    project=resolved.project,
+                    quota=resolved.quota,
+                    resolved=resolved,
+                    namespace=namespace,
+                    emitter=Emitter(name, env_name),
                 )
                 if not ctx.groups_here():
                     continue

@@ -15,8 +15,8 @@ from mofang_gitops.models.base import MountTier, Resources
 from mofang_gitops.models.platform import Cluster, ResourceGroup
 from mofang_gitops.models.workloads import Workload
 from mofang_gitops.rendering.templating import Emitter
-from mofang_gitops.sources.loading import ProjectSpecs
 from mofang_gitops.validation.placement import workload_environments
+from mofang_gitops.validation.workloads import ResolvedProject
 
 SCHEDULER = "volcano"
 QUEUE_ANNOTATION = "scheduling.volcano.sh/queue-name"
@@ -83,7 +83,8 @@ class TargetContext:
     cluster: Cluster
     project: Project
     quota: Quota
-    specs: ProjectSpecs
+    resolved: ResolvedProject
+    """The project's specs as validation resolved them (clamped requests applied)."""
     namespace: str
     emitter: Emitter
 

@@ -21,11 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mofang_gitops.models import Training
 from mofang_gitops.models.workloads import Parameter, Search
-from mofang_gitops.rendering.context import TargetContext
 from mofang_gitops.rendering.jobs import Job
-from mofang_gitops.sources.loading import Loaded
 
 TRIAL_FRAMEWORKS = frozenset({"horovod", "tensorflow", "pytorch", "xgboost"})
 JOB_ROLE_LABEL = "training.kubeflow.org/job-role"
@@ -50,31 +47,22 @@ def trial_args(search: Search) -> list[str]:
     return [f"--{p.name}=${{trialParameters.{p.name}}}" for p in search.parameters]
 
 
-def render_experiment(
-    ctx: TargetContext, loaded: Loaded[Training], name: str, job: Job, labels: dict[str, str]
-) -> None:
-    """Emit the Experiment of one training run; ``job`` already carries the trial args."""
-    search = loaded.model.spec.search
-    assert search is not None
-    ctx.emitter.emit(
-        "training/experiment.yaml.j2",
-        api_version="kubeflow.org/v1beta1",
-        kind="Experiment",
-        name=name,
-        namespace=ctx.namespace,
-        source=f"Training.{loaded.name}",
-        source_path=loaded.doc.path,
-        labels=labels,
-        meta={"run": True},
-        objective=_objective(search),
-        algorithm=search.algorithm,
-        max_trials=search.maxTrials,
-        parallel_trials=search.parallelTrials,
-        max_failed_trials=search.maxFailedTrials,
-        parameters=[_parameter(p) for p in search.parameters],
-        trial=trial_template(job, search),
-        job=job,
-    )
+EXPERIMENT_API_VERSION = "kubeflow.org/v1beta1"
+EXPERIMENT_TEMPLATE = "training/experiment.yaml.j2"
+
+
+def experiment_values(search: Search, job: Job) -> dict[str, Any]:
+    """What the Experiment template lays out; ``job`` already carries the trial args."""
+    return {
+        "objective": _objective(search),
+        "algorithm": search.algorithm,
+        "max_trials": search.maxTrials,
+        "parallel_trials": search.parallelTrials,
+        "max_failed_trials": search.maxFailedTrials,
+        "parameters": [_parameter(p) for p in search.parameters],
+        "trial": trial_template(job, search),
+        "job": job,
+    }
 
 
 def trial_template(job: Job, search: Search) -> TrialTemplate:

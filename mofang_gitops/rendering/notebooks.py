@@ -35,8 +35,8 @@ KERNEL_CULL_INTERVAL = 300
 
 def render(ctx: TargetContext) -> None:
     """Render every notebook of the project whose resource group lives on this target's cluster."""
-    for name in sorted(ctx.specs.notebooks):
-        loaded = ctx.specs.notebooks[name]
+    for name in sorted(ctx.resolved.notebooks):
+        loaded = ctx.resolved.notebooks[name]
         if ctx.lands_here(loaded.model, loaded.model.spec.resourceGroup):
             _render_notebook(ctx, loaded.model, loaded.doc.path)
 

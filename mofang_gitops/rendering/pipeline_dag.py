@@ -15,22 +15,19 @@ whose order we do not know: a Failed condition is looked for in each of the firs
 
 from __future__ import annotations
 
-import copy
 import json
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from mofang_gitops.manifests import LABEL_MANAGED_BY
+from mofang_gitops.manifests import ANNOTATION_SOURCE_PATH, LABEL_MANAGED_BY
 from mofang_gitops.models import Pipeline
 from mofang_gitops.models.quantities import duration_seconds
 from mofang_gitops.models.workloads import Retry, Task
 from mofang_gitops.rendering.context import Container, Pod, TargetContext
 from mofang_gitops.rendering.pipeline_runs import PIPELINE_LABEL, upstream_run_expression
+from mofang_gitops.rendering.templating import ObjectHeader, render_object
+from mofang_gitops.rendering.trainings import TrainingRun
 from mofang_gitops.validation.placement import cpu_group_for, pipeline_group
-
-JobSource = Callable[[str], dict[str, Any]]
-"""Training name -> the run object (job or Experiment) the trainings renderer emits for it."""
 
 WAIT_TEMPLATE = "wait-for-run"
 HELPER_ROLE = "argo"
@@ -128,7 +125,7 @@ WAIT_RETRY = RetryStrategy(limit=10, backoff="60s", cap="600s")
 """An upstream run may be created a little later than ours: look again for about an hour."""
 
 
-def build_dag(ctx: TargetContext, pipeline: Pipeline, jobs: JobSource) -> Dag:
+def build_dag(ctx: TargetContext, pipeline: Pipeline, runs: Mapping[str, TrainingRun]) -> Dag:
     """Tasks in spec order, each waiting for every upstream run when it has no dependencies."""
     spec = pipeline.spec
     retry = retry_strategy(spec.retry)
@@ -137,7 +134,7 @@ def build_dag(ctx: TargetContext, pipeline: Pipeline, jobs: JobSource) -> Dag:
     wait_names = [task.name for task in tasks]
     for step in spec.tasks:
         template = (
-            _training_template(pipeline, step, retry, jobs)
+            _training_template(ctx, pipeline, step, retry, runs)
             if step.training
             else _container_template(ctx, pipeline, step, retry)
         )
@@ -216,32 +213,49 @@ def _container_template(
 
 
 def _training_template(
-    pipeline: Pipeline, step: Task, retry: RetryStrategy | None, jobs: JobSource
+    ctx: TargetContext,
+    pipeline: Pipeline,
+    step: Task,
+    retry: RetryStrategy | None,
+    runs: Mapping[str, TrainingRun],
 ) -> StepTemplate:
-    """A training step: create the Training's run object and wait until it finished."""
+    """A training step: create the Training's run object and wait until it finished.
+
+    Validation guarantees the Training lands wherever the pipeline runs, so its run is here.
+    """
     assert step.training is not None
-    body = jobs(step.training)
-    success, failure = RUN_CONDITIONS[(str(body["apiVersion"]), str(body["kind"]))]
-    manifest = per_run_manifest(body, pipeline.name, step.name)
+    run = runs[step.training]
+    success, failure = RUN_CONDITIONS[(run.api_version, run.kind)]
+    manifest = step_run_manifest(ctx, run, pipeline.name, step.name)
     resource = Resource("create", manifest, success, failure, set_owner=True)
     return StepTemplate(f"step-{step.name}", retry, resource=resource)
 
 
-def per_run_manifest(body: dict[str, Any], pipeline: str, step: str) -> str:
-    """The run object renamed per workflow run (and per retry), as JSON for ``manifest``.
+def step_run_manifest(ctx: TargetContext, run: TrainingRun, pipeline: str, step: str) -> str:
+    """The Training's run object, named per workflow run (and per retry), for ``manifest``.
 
+    Laid out by the run's own template from the same typed value the trainings renderer writes.
     ``generateName`` gives every attempt its own object; the owner reference Argo adds removes it
-    with the workflow run. The object is labelled as Argo's so our diff and prune never see it.
+    with the workflow run. It is labelled as Argo's so our diff and prune never see it.
     """
-    run = copy.deepcopy(body)
-    metadata = run["metadata"]
-    metadata.pop("name", None)
-    metadata["generateName"] = f"{{{{workflow.name}}}}-{step}-"
-    labels = metadata.setdefault("labels", {})
-    labels[LABEL_MANAGED_BY] = CREATED_BY
-    labels[PIPELINE_LABEL] = pipeline
-    labels[WORKFLOW_LABEL] = "{{workflow.name}}"
-    return json.dumps(run, ensure_ascii=False, sort_keys=True)
+    source = f"Training.{run.training.name}"
+    labels = {
+        **run.labels,
+        **ctx.emitter.labels(source),
+        LABEL_MANAGED_BY: CREATED_BY,
+        PIPELINE_LABEL: pipeline,
+        WORKFLOW_LABEL: "{{workflow.name}}",
+    }
+    header = ObjectHeader(
+        api_version=run.api_version,
+        kind=run.kind,
+        name="",
+        namespace=ctx.namespace,
+        labels=labels,
+        annotations={ANNOTATION_SOURCE_PATH: run.training.doc.path},
+        generate_name=f"{{{{workflow.name}}}}-{step}-",
+    )
+    return render_object(run.template, header, **run.values)
 
 
 def wait_template() -> StepTemplate:

@@ -36,15 +36,14 @@ as its own account with just the rights it needs (``pipeline_executor``).
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
-from mofang_gitops.errors import InputError, Problem
 from mofang_gitops.models import Pipeline
 from mofang_gitops.models.quantities import duration_seconds
 from mofang_gitops.rendering import trainings
 from mofang_gitops.rendering.context import SERVICE_ACCOUNT, TargetContext
-from mofang_gitops.rendering.pipeline_dag import JobSource, build_dag, wait_parameter
+from mofang_gitops.rendering.pipeline_dag import build_dag, wait_parameter
 from mofang_gitops.rendering.pipeline_executor import EXECUTOR_ACCOUNT, render_executor
 from mofang_gitops.rendering.pipeline_runs import (
     PIPELINE_LABEL,
@@ -59,6 +58,7 @@ from mofang_gitops.rendering.pipeline_runs import (
     unix,
     upstream_run,
 )
+from mofang_gitops.rendering.trainings import TrainingRun
 from mofang_gitops.sources.loading import Loaded
 from mofang_gitops.validation.placement import pipeline_cluster, workload_environments
 
@@ -70,14 +70,14 @@ SEMAPHORE_KEY = "limit"
 def render(ctx: TargetContext) -> None:
     """Render every pipeline that runs on this target's cluster, in name order."""
     here = [
-        ctx.specs.pipelines[name]
-        for name in sorted(ctx.specs.pipelines)
-        if lands_here(ctx, ctx.specs.pipelines[name].model)
+        ctx.resolved.pipelines[name]
+        for name in sorted(ctx.resolved.pipelines)
+        if lands_here(ctx, ctx.resolved.pipelines[name].model)
     ]
     if not here:
         return
     render_executor(ctx)
-    runs = _TrainingRuns(ctx)
+    runs = trainings.build_runs(ctx)
     for loaded in here:
         _render_pipeline(ctx, loaded, runs)
 
@@ -86,40 +86,13 @@ def lands_here(ctx: TargetContext, pipeline: Pipeline) -> bool:
     """Whether the pipeline deploys to this environment and runs on this cluster."""
     if ctx.environment.name not in workload_environments(pipeline, ctx.project):
         return False
-    models = {name: loaded.model for name, loaded in ctx.specs.trainings.items()}
+    models = {name: loaded.model for name, loaded in ctx.resolved.trainings.items()}
     return pipeline_cluster(ctx.platform, ctx.project, pipeline, models) == ctx.cluster.name
 
 
-def job_manifest_for_step(ctx: TargetContext, training: str) -> dict[str, Any] | None:
-    """The run object (job or Experiment) the trainings renderer emits for ``training`` here.
-
-    Rendered by the trainings renderer itself into a scratch emitter, so a pipeline step creates
-    exactly the object a standalone run of the Training would be. None when it does not render
-    in this target (the Training is not deployed to this environment).
-    """
-    return _TrainingRuns(ctx)(training)
-
-
-class _TrainingRuns:
-    """Run objects of the project's trainings in one target, rendered on first use."""
-
-    def __init__(self, ctx: TargetContext) -> None:
-        self._ctx = ctx
-        self._bodies: dict[str, dict[str, Any]] | None = None
-
-    def __call__(self, training: str) -> dict[str, Any] | None:
-        if self._bodies is None:
-            emitter = dataclasses.replace(self._ctx.emitter, manifests=[])
-            trainings.render(dataclasses.replace(self._ctx, emitter=emitter))
-            self._bodies = {
-                m.source.removeprefix("Training."): m.body
-                for m in emitter.manifests
-                if m.is_run and m.source.startswith("Training.")
-            }
-        return self._bodies.get(training)
-
-
-def _render_pipeline(ctx: TargetContext, loaded: Loaded[Pipeline], runs: _TrainingRuns) -> None:
+def _render_pipeline(
+    ctx: TargetContext, loaded: Loaded[Pipeline], runs: Mapping[str, TrainingRun]
+) -> None:
     """The pipeline's semaphore, template, cron and backfill runs."""
     pipeline = loaded.model
     schedule = pipeline.spec.schedule
@@ -142,7 +115,7 @@ def _render_pipeline(ctx: TargetContext, loaded: Loaded[Pipeline], runs: _Traini
         ARGO,
         "WorkflowTemplate",
         pipeline.name,
-        dag=build_dag(ctx, pipeline, _job_source(ctx, loaded, runs)),
+        dag=build_dag(ctx, pipeline, runs),
         entrypoint=ENTRYPOINT,
         service_account=SERVICE_ACCOUNT,
         executor_account=EXECUTOR_ACCOUNT,
@@ -154,26 +127,6 @@ def _render_pipeline(ctx: TargetContext, loaded: Loaded[Pipeline], runs: _Traini
     if schedule:
         _render_cron(ctx, loaded)
         _render_backfill(ctx, loaded)
-
-
-def _job_source(ctx: TargetContext, loaded: Loaded[Pipeline], runs: _TrainingRuns) -> JobSource:
-    """``runs``, raising an input error that points at the step when a run does not render."""
-
-    def job(training: str) -> dict[str, Any]:
-        body = runs(training)
-        if body is not None:
-            return body
-        index = next(i for i, t in enumerate(loaded.model.spec.tasks) if t.training == training)
-        problem = Problem(
-            loaded.locate("spec", "tasks", index, "training"),
-            f"Pipeline {ctx.project.name}/{loaded.name}",
-            f"spec.tasks[{index}].training",
-            f"training {training!r} is not deployed to environment {ctx.environment.name!r}",
-            "deploy the training wherever the pipeline runs",
-        )
-        raise InputError([problem])
-
-    return job
 
 
 def _render_cron(ctx: TargetContext, loaded: Loaded[Pipeline]) -> None:
@@ -204,9 +157,9 @@ def _render_backfill(ctx: TargetContext, loaded: Loaded[Pipeline]) -> None:
     for index, day in enumerate(backfill_dates(schedule.backfill)):
         moment = scheduled_time(schedule, day)
         arguments = [
-            (wait_parameter(up), upstream_run(ctx.specs.pipelines[up].model, day, moment))
+            (wait_parameter(up), upstream_run(ctx.resolved.pipelines[up].model, day, moment))
             for up in pipeline.spec.dependsOn
-            if up in ctx.specs.pipelines
+            if up in ctx.resolved.pipelines
         ]
         _emit(
             ctx,

@@ -24,6 +24,7 @@ from mofang_gitops.manifests import (
     MANAGER,
     Manifest,
     ObjectRef,
+    api_group,
 )
 
 _encode_string: Callable[[str], str] = json.encoder.encode_basestring
@@ -64,7 +65,7 @@ def template(name: str) -> jinja2.Template:
     return found
 
 
-@dataclass
+@dataclass(frozen=True)
 class ObjectHeader:
     """What the ``header`` macro writes: identity, labels and annotations of one object."""
 
@@ -74,6 +75,13 @@ class ObjectHeader:
     namespace: str
     labels: dict[str, str]
     annotations: dict[str, str]
+    generate_name: str = ""
+    """Set instead of ``name`` for objects created once per run by someone else (Argo)."""
+
+
+def render_object(template_name: str, header: ObjectHeader, **values: Any) -> str:
+    """The text of one object: ``template_name`` laid out around ``header`` and ``values``."""
+    return template(template_name).render(obj=header, **values)
 
 
 @dataclass
@@ -118,22 +126,20 @@ class Emitter:
         ``labels`` and ``annotations`` are extra metadata; ours (section 4) always win.
         """
         header = ObjectHeader(
-            api_version,
-            kind,
-            name,
-            namespace,
-            {**(labels or {}), **self.labels(source)},
-            {**(annotations or {}), ANNOTATION_SOURCE_PATH: source_path},
+            api_version=api_version,
+            kind=kind,
+            name=name,
+            namespace=namespace,
+            labels={**(labels or {}), **self.labels(source)},
+            annotations={**(annotations or {}), ANNOTATION_SOURCE_PATH: source_path},
         )
-        text = template(template_name).render(obj=header, **values)
-        group = api_version.rsplit("/", 1)[0] if "/" in api_version else ""
         manifest = Manifest(
-            ObjectRef(group, kind, namespace, name),
-            api_version,
-            text,
-            source,
-            source_path,
-            meta or {},
+            ref=ObjectRef(group=api_group(api_version), kind=kind, namespace=namespace, name=name),
+            api_version=api_version,
+            text=render_object(template_name, header, **values),
+            source=source,
+            source_path=source_path,
+            meta=meta or {},
         )
         self.manifests.append(manifest)
         return manifest

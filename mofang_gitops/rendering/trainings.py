@@ -18,20 +18,62 @@ Naming and lifecycle: a training run is one-shot. Its job (or Experiment) is nam
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from mofang_gitops.models import Training
 from mofang_gitops.rendering import katib
 from mofang_gitops.rendering.context import TargetContext, run_suffix
-from mofang_gitops.rendering.jobs import build_job
+from mofang_gitops.rendering.jobs import Job, build_job
 from mofang_gitops.sources.loading import Loaded
+
+JOB_TEMPLATE = "training/job.yaml.j2"
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """A Training's one-shot run in one target: the typed job, or the Experiment around it.
+
+    Built once and handed on: the trainings renderer writes it out, and a pipeline step that runs
+    the Training creates the same object from the same value (never from re-read output).
+    """
+
+    training: Loaded[Training]
+    name: str
+    api_version: str
+    kind: str
+    template: str
+    labels: Mapping[str, str]
+    values: Mapping[str, Any] = field(default_factory=dict)
+    """What the template lays out besides the object header."""
 
 
 def render(ctx: TargetContext) -> None:
     """Render every training whose resource group lives on this target's cluster."""
-    for name in sorted(ctx.specs.trainings):
-        loaded = ctx.specs.trainings[name]
+    for run in build_runs(ctx).values():
+        ctx.emitter.emit(
+            run.template,
+            api_version=run.api_version,
+            kind=run.kind,
+            name=run.name,
+            namespace=ctx.namespace,
+            source=f"Training.{run.training.name}",
+            source_path=run.training.doc.path,
+            labels=dict(run.labels),
+            meta={"run": True},
+            **run.values,
+        )
+
+
+def build_runs(ctx: TargetContext) -> dict[str, TrainingRun]:
+    """The run of every training that lands on this target, by training name, in name order."""
+    runs = {}
+    for name in sorted(ctx.resolved.trainings):
+        loaded = ctx.resolved.trainings[name]
         if ctx.lands_here(loaded.model, loaded.model.spec.resourceGroup):
-            _render_training(ctx, loaded)
+            runs[name] = build_run(ctx, loaded)
+    return runs
 
 
 def run_name(training: Training) -> str:
@@ -40,27 +82,31 @@ def run_name(training: Training) -> str:
     return f"{training.name}-{run_suffix(json.dumps(spec, sort_keys=True))}"
 
 
-def _render_training(ctx: TargetContext, loaded: Loaded[Training]) -> None:
-    """Emit the run of one training: its job, or the Experiment whose trials are that job."""
+def build_run(ctx: TargetContext, loaded: Loaded[Training]) -> TrainingRun:
+    """The run of one training: its job, or the Experiment whose trials are that job."""
     training = loaded.model
     name = run_name(training)
     search = training.spec.search
     # The model refuses a search over a framework Katib cannot run as a trial.
     assert search is None or training.spec.framework in katib.TRIAL_FRAMEWORKS
-    job = build_job(ctx, training, name, katib.trial_args(search) if search else ())
+    job: Job = build_job(ctx, training, name, katib.trial_args(search) if search else ())
     labels = dict(training.metadata.labels)
     if search is not None:
-        katib.render_experiment(ctx, loaded, name, job, labels)
-        return
-    ctx.emitter.emit(
-        "training/job.yaml.j2",
+        return TrainingRun(
+            training=loaded,
+            name=name,
+            api_version=katib.EXPERIMENT_API_VERSION,
+            kind="Experiment",
+            template=katib.EXPERIMENT_TEMPLATE,
+            labels=labels,
+            values=katib.experiment_values(search, job),
+        )
+    return TrainingRun(
+        training=loaded,
+        name=name,
         api_version=job.api_version,
         kind=job.kind,
-        name=name,
-        namespace=ctx.namespace,
-        source=f"Training.{training.name}",
-        source_path=loaded.doc.path,
+        template=JOB_TEMPLATE,
         labels={**labels, **job.labels},
-        meta={"run": True},
-        job=job,
+        values={"job": job},
     )

@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from mofang_gitops.errors import Location, Problem
+from mofang_gitops.errors import Location, Problem, Severity, field_path
 from mofang_gitops.models import (
     KIND_MODELS,
     Environment,
@@ -52,9 +52,28 @@ class Loaded(Generic[M]):
         """The spec's name."""
         return self.model.metadata.name
 
-    def locate(self, *field_path: str | int) -> Location:
+    def locate(self, *at: str | int) -> Location:
         """Position of a field of this spec."""
-        return self.doc.locate(field_path)
+        return self.doc.locate(at)
+
+    def problem(
+        self,
+        at: tuple[str | int, ...],
+        message: str,
+        *,
+        subject: str,
+        hint: str = "",
+        severity: Severity = Severity.ERROR,
+    ) -> Problem:
+        """A finding at a field of this spec: the field path is written once, here."""
+        return Problem(
+            location=self.locate(*at),
+            subject=subject,
+            field=field_path(at),
+            message=message,
+            hint=hint,
+            severity=severity,
+        )
 
 
 @dataclass
@@ -107,7 +126,7 @@ def load_repo(tree: FileTree, only_projects: set[str] | None = None) -> Repo:
         if is_link:
             repo_problem(repo, path).append(
                 Problem(
-                    Location(path),
+                    location=Location(path),
                     message="symlinks are not allowed in a platform repository",
                     hint="replace the link with the file itself",
                 )
@@ -119,7 +138,7 @@ def load_repo(tree: FileTree, only_projects: set[str] | None = None) -> Repo:
     ):
         repo.problems.append(
             Problem(
-                Location("platform.yaml"),
+                location=Location("platform.yaml"),
                 message="platform.yaml is missing",
                 hint="add the Platform spec at the repository root",
             )
@@ -147,14 +166,18 @@ def _load_path(repo: Repo, tree: FileTree, path: str, only: set[str] | None) -> 
     if not path.endswith(YAML_SUFFIXES):
         if parts[0] == "environments" or (len(parts) == 4 and parts[2] in WORKLOAD_DIRS):
             problems.append(
-                Problem(Location(path), message="not a YAML file", hint="spec files end in .yaml")
+                Problem(
+                    location=Location(path),
+                    message="not a YAML file",
+                    hint="spec files end in .yaml",
+                )
             )
         return
     expected = _expected_kind(parts)
     if expected is None:
         problems.append(
             Problem(
-                Location(path),
+                location=Location(path),
                 message="YAML file outside the platform layout",
                 hint="use platform.yaml, environments/<env>.yaml, projects/<p>/project.yaml, "
                 "quota.yaml, notebooks/, trainings/ or pipelines/",
@@ -167,7 +190,7 @@ def _load_path(repo: Repo, tree: FileTree, path: str, only: set[str] | None) -> 
         if not _valid_name(parts[1]):
             problems.append(
                 Problem(
-                    Location(path),
+                    location=Location(path),
                     message=f"project directory {parts[1]!r} is not a DNS-1123 label",
                     hint="use lowercase letters, digits and '-'",
                 )
@@ -184,7 +207,7 @@ def _load_path(repo: Repo, tree: FileTree, path: str, only: set[str] | None) -> 
     if len(docs) != 1:
         problems.append(
             Problem(
-                Location(path),
+                location=Location(path),
                 message=f"holds {len(docs)} documents, expected exactly one",
                 hint="put each spec in a file of its own",
             )
@@ -197,8 +220,8 @@ def _load_path(repo: Repo, tree: FileTree, path: str, only: set[str] | None) -> 
 
 def _file_problem(path: str, error: Exception) -> Problem:
     if isinstance(error, YAMLFileError):
-        return Problem(error.location, message=error.message, hint=error.hint)
-    return Problem(Location(path), message=f"cannot read: {error}")
+        return Problem(location=error.location, message=error.message, hint=error.hint)
+    return Problem(location=Location(path), message=f"cannot read: {error}")
 
 
 def _valid_name(name: str) -> bool:
@@ -228,7 +251,7 @@ def build_model(doc: Document, expected: str, problems: list[Problem]) -> Loaded
     """Validate one document against the model of its kind; append problems on failure."""
     data = doc.data
     if not isinstance(data, dict):
-        problems.append(Problem(doc.locate(), message="a spec document must be a mapping"))
+        problems.append(Problem(location=doc.locate(), message="a spec document must be a mapping"))
         return None
     kind = data.get("kind")
     name = data.get("metadata", {}).get("name") if isinstance(data.get("metadata"), dict) else None
@@ -239,11 +262,11 @@ def build_model(doc: Document, expected: str, problems: list[Problem]) -> Loaded
             hint = f"known kinds: {', '.join(sorted(KIND_MODELS))}"
         problems.append(
             Problem(
-                doc.locate(("kind",)),
-                subject,
-                "kind",
-                f"expected kind {expected}, found {kind!r}",
-                hint,
+                location=doc.locate(("kind",)),
+                subject=subject,
+                field="kind",
+                message=f"expected kind {expected}, found {kind!r}",
+                hint=hint,
             )
         )
         return None
@@ -262,7 +285,6 @@ def _pydantic_problems(
     found = []
     for item in error.errors(include_url=False):
         loc = tuple(item["loc"])
-        field_path = ".".join(str(p) for p in loc)
         message = item["msg"]
         hint = _hint(item["type"], loc, model_cls)
         if item["type"] == "extra_forbidden":
@@ -271,7 +293,15 @@ def _pydantic_problems(
             message = "required field is missing"
         elif item["type"] == "value_error":
             message = message.removeprefix("Value error, ")
-        found.append(Problem(doc.locate(loc), subject, field_path, message, hint))
+        found.append(
+            Problem(
+                location=doc.locate(loc),
+                subject=subject,
+                field=field_path(loc),
+                message=message,
+                hint=hint,
+            )
+        )
     return found
 
 
@@ -340,46 +370,51 @@ def _place(repo: Repo, loaded: Loaded[Any], parts: list[str], problems: list[Pro
     declared = model.metadata.project
     if declared is not None and declared != project_name:
         problems.append(
-            Problem(
-                loaded.locate("metadata", "project"),
-                _subject(model, project_name),
-                "metadata.project",
+            loaded.problem(
+                ("metadata", "project"),
                 f"declares project {declared!r} but lives in projects/{project_name}/",
-                f"move the file to projects/{declared}/ or fix metadata.project",
+                subject=_subject(model, project_name),
+                hint=f"move the file to projects/{declared}/ or fix metadata.project",
             )
         )
         return
     if model.KIND in ("Project", "Quota"):
         if model.name != project_name:
             problems.append(
-                Problem(
-                    loaded.locate("metadata", "name"),
-                    _subject(model, project_name),
-                    "metadata.name",
+                loaded.problem(
+                    ("metadata", "name"),
                     f"{model.KIND} {model.name!r} is declared in "
                     f"projects/{project_name}/ (a spec for another project)",
-                    f"set metadata.name to {project_name!r} or move the file",
+                    subject=_subject(model, project_name),
+                    hint=f"set metadata.name to {project_name!r} or move the file",
                 )
             )
             return
-        setattr(project, model.KIND.lower(), loaded)
+        if isinstance(model, Project):
+            project.project = loaded
+        elif isinstance(model, Quota):
+            project.quota = loaded
         return
     if model.name != stem:
         problems.append(_name_mismatch(loaded, stem, "the file name", project_name))
         return
-    getattr(project, parts[2])[model.name] = loaded
+    if isinstance(model, Notebook):
+        project.notebooks[model.name] = loaded
+    elif isinstance(model, Training):
+        project.trainings[model.name] = loaded
+    elif isinstance(model, Pipeline):
+        project.pipelines[model.name] = loaded
     log.debug("loaded %s from %s", _subject(model, project_name), path)
 
 
 def _name_mismatch(
     loaded: Loaded[Any], stem: str, what: str, project: str | None = None
 ) -> Problem:
-    return Problem(
-        loaded.locate("metadata", "name"),
-        _subject(loaded.model, project),
-        "metadata.name",
+    return loaded.problem(
+        ("metadata", "name"),
         f"name {loaded.name!r} differs from {what} {stem!r}",
-        f"rename the file to {loaded.name}.yaml or set metadata.name to {stem!r}",
+        subject=_subject(loaded.model, project),
+        hint=f"rename the file to {loaded.name}.yaml or set metadata.name to {stem!r}",
     )
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from mofang_gitops.errors import Problem
+from mofang_gitops.errors import Problem, Severity
 from mofang_gitops.models import Platform, Project
 from mofang_gitops.models.base import Resources
 from mofang_gitops.models.platform import IMAGE_REF
@@ -38,27 +38,12 @@ class RuleContext:
         self, loaded: Loaded[Any], at: tuple[str | int, ...], message: str, hint: str
     ) -> None:
         """Record an error at a field of a spec."""
-        self.found.append(
-            Problem(
-                loaded.locate(*at),
-                self.subject(loaded),
-                ".".join(str(p) for p in at),
-                message,
-                hint,
-            )
-        )
+        self.found.append(loaded.problem(at, message, subject=self.subject(loaded), hint=hint))
 
     def warn(self, loaded: Loaded[Any], at: tuple[str | int, ...], message: str) -> None:
         """Record a warning (a clamped request) at a field of a spec."""
         self.found.append(
-            Problem(
-                loaded.locate(*at),
-                self.subject(loaded),
-                ".".join(str(p) for p in at),
-                message,
-                "",
-                "warning",
-            )
+            loaded.problem(at, message, subject=self.subject(loaded), severity=Severity.WARNING)
         )
 
     def subject(self, loaded: Loaded[Any]) -> str:

@@ -3,6 +3,10 @@
 Runs after loading. Every finding is a ``Problem`` with the file position, the field path and a
 hint; all are collected. Errors in one project mark only that project invalid, so the others can
 still be rendered and applied. Platform-level errors (platform.yaml, environments) invalidate all.
+
+Validation never changes the loaded repository. What it decides (requests clamped by policy) is
+returned as a resolved view per valid project, ``Validation.resolved``, with the warnings that
+explain each decision; rendering reads only that view.
 """
 
 from __future__ import annotations
@@ -15,44 +19,41 @@ from mofang_gitops.errors import Location, Problem
 from mofang_gitops.models import Platform, Project
 from mofang_gitops.models.quantities import format_bytes, format_cpu, parse_quantity
 from mofang_gitops.sources.loading import Loaded, ProjectSpecs, Repo
-from mofang_gitops.validation.workloads import check_project_workloads
+from mofang_gitops.validation.workloads import ResolvedProject, resolve_project_workloads
 
 
 @dataclass
 class Validation:
-    """The outcome of validating a repository (with clamped requests already applied)."""
+    """The outcome of validating a repository: problems, and the resolved view of each project."""
 
     repo: Repo
     problems: list[Problem] = field(default_factory=list)
     invalid_projects: set[str] = field(default_factory=set)
+    resolved: dict[str, ResolvedProject] = field(default_factory=dict)
+    """Per project whose rules ran: its specs as they render (clamped where the policy says)."""
 
     @property
     def platform_ok(self) -> bool:
         """Whether platform.yaml and every environment are valid."""
         return self.repo.platform is not None and not any(
-            p.severity == "error" and not p.location.path.startswith("projects/")
-            for p in self.problems
+            p.is_error and not p.location.path.startswith("projects/") for p in self.problems
         )
 
     @property
     def errors(self) -> list[Problem]:
         """Errors only, sorted."""
-        return sorted(p for p in self.problems if p.severity == "error")
+        return sorted(p for p in self.problems if p.is_error)
 
     @property
     def warnings(self) -> list[Problem]:
         """Warnings only (clamped requests), sorted."""
-        return sorted(p for p in self.problems if p.severity != "error")
+        return sorted(p for p in self.problems if not p.is_error)
 
     def valid_projects(self) -> list[str]:
         """Projects that can be rendered: platform valid and the project itself valid."""
         if not self.platform_ok:
             return []
-        return sorted(
-            name
-            for name, specs in self.repo.projects.items()
-            if name not in self.invalid_projects and specs.project is not None
-        )
+        return sorted(name for name in self.resolved if name not in self.invalid_projects)
 
 
 def validate_repo(repo: Repo) -> Validation:
@@ -60,7 +61,7 @@ def validate_repo(repo: Repo) -> Validation:
     validation = Validation(repo, list(repo.problems))
     for specs in repo.projects.values():
         validation.problems.extend(specs.problems)
-        if any(p.severity == "error" for p in specs.problems):
+        if _has_errors(specs.problems):
             validation.invalid_projects.add(specs.name)
     if repo.platform is None:
         return validation
@@ -71,7 +72,9 @@ def validate_repo(repo: Repo) -> Validation:
         specs = repo.projects[name]
         found = _check_project(repo, specs, platform.model)
         if specs.project is not None and specs.quota is not None and not _has_errors(found):
-            found.extend(check_project_workloads(repo, specs, platform.model))
+            resolved = resolve_project_workloads(repo, specs, platform.model)
+            found.extend(resolved.problems)
+            validation.resolved[name] = resolved
         validation.problems.extend(found)
         if _has_errors(found):
             validation.invalid_projects.add(name)
@@ -82,7 +85,7 @@ def validate_repo(repo: Repo) -> Validation:
 
 
 def _has_errors(problems: list[Problem]) -> bool:
-    return any(p.severity == "error" for p in problems)
+    return any(p.is_error for p in problems)
 
 
 def _check_platform(loaded: Loaded[Platform]) -> list[Problem]:
@@ -98,23 +101,21 @@ def _check_platform(loaded: Loaded[Platform]) -> list[Problem]:
     for i, group in enumerate(spec.resourceGroups):
         if group.cluster not in clusters:
             found.append(
-                Problem(
-                    loaded.locate("spec", "resourceGroups", i, "cluster"),
-                    subject,
-                    f"spec.resourceGroups.{i}.cluster",
+                loaded.problem(
+                    ("spec", "resourceGroups", i, "cluster"),
                     f"unknown cluster {group.cluster!r}",
-                    f"declare it under spec.clusters (known: {sorted(clusters)})",
+                    subject=subject,
+                    hint=f"declare it under spec.clusters (known: {sorted(clusters)})",
                 )
             )
     for key, image in spec.images.items():
         if not any(image.image.startswith(r) for r in spec.registries):
             found.append(
-                Problem(
-                    loaded.locate("spec", "images", key, "image"),
-                    subject,
-                    f"spec.images.{key}.image",
+                loaded.problem(
+                    ("spec", "images", key, "image"),
                     f"image {image.image!r} is not from an allowed registry",
-                    f"allowed: {', '.join(spec.registries)}",
+                    subject=subject,
+                    hint=f"allowed: {', '.join(spec.registries)}",
                 )
             )
     return found
@@ -128,12 +129,11 @@ def _duplicates(
     for i, name in enumerate(names):
         if name in seen:
             found.append(
-                Problem(
-                    loaded.locate("spec", field_name, i, "name"),
-                    subject,
-                    f"spec.{field_name}.{i}.name",
+                loaded.problem(
+                    ("spec", field_name, i, "name"),
                     f"duplicate {what} {name!r}",
-                    "names must be unique",
+                    subject=subject,
+                    hint="names must be unique",
                 )
             )
         seen.add(name)
@@ -150,24 +150,22 @@ def _check_environments(repo: Repo, platform: Platform) -> list[Problem]:
         for i, cluster in enumerate(env.model.spec.clusters):
             if cluster not in clusters:
                 found.append(
-                    Problem(
-                        env.locate("spec", "clusters", i),
-                        subject,
-                        f"spec.clusters.{i}",
+                    env.problem(
+                        ("spec", "clusters", i),
                         f"unknown cluster {cluster!r}",
-                        f"clusters of platform.yaml: {sorted(clusters)}",
+                        subject=subject,
+                        hint=f"clusters of platform.yaml: {sorted(clusters)}",
                     )
                 )
             key = (cluster, env.model.namespace_for("x"))
             if key in namespaces:
                 found.append(
-                    Problem(
-                        env.locate("spec", "namespace"),
-                        subject,
-                        "spec.namespace",
+                    env.problem(
+                        ("spec", "namespace"),
                         f"namespaces collide with environment {namespaces[key]!r} "
                         f"on cluster {cluster!r}",
-                        "use a pattern such as '{project}-" + name + "'",
+                        subject=subject,
+                        hint="use a pattern such as '{project}-" + name + "'",
                     )
                 )
             namespaces[key] = name
@@ -182,11 +180,10 @@ def _check_project(repo: Repo, specs: ProjectSpecs, platform: Platform) -> list[
             return []
         return [
             Problem(
-                _loc(where + "project.yaml"),
-                f"Project {specs.name}",
-                "",
-                "project.yaml is missing",
-                "add the Project spec of this directory",
+                location=Location(where + "project.yaml"),
+                subject=f"Project {specs.name}",
+                message="project.yaml is missing",
+                hint="add the Project spec of this directory",
             )
         ]
     loaded = specs.project
@@ -196,46 +193,42 @@ def _check_project(repo: Repo, specs: ProjectSpecs, platform: Platform) -> list[
     for i, env in enumerate(project.spec.environments):
         if env not in repo.environments:
             found.append(
-                Problem(
-                    loaded.locate("spec", "environments", i),
-                    subject,
-                    f"spec.environments.{i}",
+                loaded.problem(
+                    ("spec", "environments", i),
                     f"unknown environment {env!r}",
-                    f"known: {sorted(repo.environments)}",
+                    subject=subject,
+                    hint=f"known: {sorted(repo.environments)}",
                 )
             )
     for i, group in enumerate(project.spec.resourceGroups):
         if platform.resource_group(group) is None:
             found.append(
-                Problem(
-                    loaded.locate("spec", "resourceGroups", i),
-                    subject,
-                    f"spec.resourceGroups.{i}",
+                loaded.problem(
+                    ("spec", "resourceGroups", i),
                     f"unknown resource group {group!r}",
-                    f"known: {sorted(g.name for g in platform.spec.resourceGroups)}",
+                    subject=subject,
+                    hint=f"known: {sorted(g.name for g in platform.spec.resourceGroups)}",
                 )
             )
     users = [m.user for m in project.spec.members]
     for i, user in enumerate(users):
         if users.index(user) != i or user in project.spec.owners:
             found.append(
-                Problem(
-                    loaded.locate("spec", "members", i, "user"),
-                    subject,
-                    f"spec.members.{i}.user",
+                loaded.problem(
+                    ("spec", "members", i, "user"),
                     f"{user!r} is listed twice",
-                    "owners are admins already; list each person once",
+                    subject=subject,
+                    hint="owners are admins already; list each person once",
                 )
             )
     if specs.quota is None:
         if not any(p.location.path == where + "quota.yaml" for p in specs.problems):
             found.append(
                 Problem(
-                    _loc(where + "quota.yaml"),
-                    f"Quota {specs.name}",
-                    "",
-                    "quota.yaml is missing",
-                    "every project needs a Quota",
+                    location=Location(where + "quota.yaml"),
+                    subject=f"Quota {specs.name}",
+                    message="quota.yaml is missing",
+                    hint="every project needs a Quota",
                 )
             )
     else:
@@ -253,29 +246,23 @@ def _check_quota(specs: ProjectSpecs, project: Project, platform: Platform) -> l
         group = platform.resource_group(name)
         if name not in project.spec.resourceGroups:
             found.append(
-                Problem(
-                    loaded.locate(*at),
-                    subject,
-                    f"spec.resourceGroups.{name}",
+                loaded.problem(
+                    at,
                     f"resource group {name!r} is not allowed for the project",
-                    "add it to spec.resourceGroups of project.yaml",
+                    subject=subject,
+                    hint="add it to spec.resourceGroups of project.yaml",
                 )
             )
         elif group is not None and amount.gpu and not group.capacity.gpu:
             found.append(
-                Problem(
-                    loaded.locate(*at, "gpu"),
-                    subject,
-                    f"spec.resourceGroups.{name}.gpu",
+                loaded.problem(
+                    (*at, "gpu"),
                     f"resource group {name!r} has no GPUs",
-                    "remove the gpu quota",
+                    subject=subject,
+                    hint="remove the gpu quota",
                 )
             )
     return found
-
-
-def _loc(path: str) -> Location:
-    return Location(path)
 
 
 def _check_capacity(repo: Repo, platform: Platform, invalid: set[str]) -> list[tuple[str, Problem]]:
@@ -325,15 +312,14 @@ def _add_project_quota(
         for index, what in enumerate(("cpu", "memory", "gpu")):
             total = used[group_name][index] + wanted[group_name][index]
             if total > capacity[index]:
-                return Problem(
-                    quota.locate("spec", "resourceGroups", group_name, what),
-                    f"Quota {specs.name}",
-                    f"spec.resourceGroups.{group_name}.{what}",
+                return quota.problem(
+                    ("spec", "resourceGroups", group_name, what),
                     f"{what} quota over {copies} environment(s) brings resource group "
                     f"{group_name!r} to {_fmt(what, total)} of its capacity "
                     f"{_fmt(what, capacity[index])} (other projects hold "
                     f"{_fmt(what, used[group_name][index])})",
-                    "lower the quota or ask the platform team for capacity",
+                    subject=f"Quota {specs.name}",
+                    hint="lower the quota or ask the platform team for capacity",
                 )
     for group_name, values in wanted.items():
         used[group_name] = [a + b for a, b in zip(used[group_name], values, strict=True)]

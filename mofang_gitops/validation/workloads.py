@@ -1,18 +1,21 @@
 """Rules for notebooks and trainings: members, placement, images, policy, quota.
 
-With ``onViolation: clamp`` an over-limit request is lowered to the limit: the loaded model is
-replaced by the corrected one and a warning names the corrected value, so what renders is what
-the warning says. Pipelines are checked in ``pipeline_rules``.
+With ``onViolation: clamp`` an over-limit request is lowered to the limit: the resolved view
+(``ResolvedProject``) holds a corrected copy and a warning names the corrected value, so what
+renders is what the warning says. The loaded specs are never changed. Pipelines are checked in
+``pipelines``.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from mofang_gitops.errors import Problem
-from mofang_gitops.models import Notebook, Platform, Training
+from mofang_gitops.models import Notebook, Pipeline, Platform, Project, Quota, Training
 from mofang_gitops.models.base import Resources
 from mofang_gitops.models.quantities import parse_duration, parse_quantity
 from mofang_gitops.sources.loading import Loaded, ProjectSpecs, Repo
@@ -29,44 +32,69 @@ from mofang_gitops.validation.pipelines import check_pipeline
 from mofang_gitops.validation.placement import EffectivePolicy, role_group
 
 
-def check_project_workloads(repo: Repo, specs: ProjectSpecs, platform: Platform) -> list[Problem]:
-    """Check (and clamp, where the policy says so) every workload of one project."""
-    assert specs.project is not None
+@dataclass(frozen=True)
+class ResolvedProject:
+    """One project as it renders: its specs with every policy decision applied.
+
+    ``problems`` are the findings of the workload rules, warnings included: each clamped value in
+    ``notebooks`` or ``trainings`` has the warning that names it.
+    """
+
+    name: str
+    project: Project
+    quota: Quota
+    notebooks: Mapping[str, Loaded[Notebook]]
+    trainings: Mapping[str, Loaded[Training]]
+    pipelines: Mapping[str, Loaded[Pipeline]]
+    problems: tuple[Problem, ...]
+
+
+def resolve_project_workloads(
+    repo: Repo, specs: ProjectSpecs, platform: Platform
+) -> ResolvedProject:
+    """Check every workload of one project and decide what renders (clamped where allowed)."""
+    assert specs.project is not None and specs.quota is not None
     ctx = RuleContext(repo, specs, platform, specs.project.model, [])
     check_unique_names(ctx)
-    for name, notebook in list(specs.notebooks.items()):
-        specs.notebooks[name] = _check_notebook(ctx, notebook)
-    for name, training in list(specs.trainings.items()):
-        specs.trainings[name] = _check_training(ctx, training)
+    notebooks = {name: _check_notebook(ctx, nb) for name, nb in specs.notebooks.items()}
+    trainings = {name: _check_training(ctx, tr) for name, tr in specs.trainings.items()}
     for pipeline in specs.pipelines.values():
         check_pipeline(ctx, pipeline)
-    return ctx.found
+    return ResolvedProject(
+        name=specs.name,
+        project=specs.project.model,
+        quota=specs.quota.model,
+        notebooks=notebooks,
+        trainings=trainings,
+        pipelines=dict(specs.pipelines),
+        problems=tuple(ctx.found),
+    )
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A policy limit on one field: the value as written, the limit, and both as numbers."""
+
+    value: Any
+    limit: Any
+    numeric: Decimal
+    numeric_limit: Decimal
+    policy: str
+    """The policy field's name, for the message (``maxCpu``)."""
 
 
 def _clamp_or_reject(
-    ctx: RuleContext,
-    loaded: Loaded[Any],
-    at: tuple[Any, ...],
-    value: Any,
-    limit: Any,
-    numeric: Decimal,
-    numeric_limit: Decimal,
-    policy_name: str,
-    clamp: bool,
+    ctx: RuleContext, loaded: Loaded[Any], at: tuple[Any, ...], bound: Limit, *, clamp: bool
 ) -> Any:
-    """Return ``value`` when within ``limit``; else the limit (clamp) or the value (rejected)."""
-    if numeric <= numeric_limit:
-        return value
+    """Return the value when within the limit; else the limit (clamp) or the value (rejected)."""
+    if bound.numeric <= bound.numeric_limit:
+        return bound.value
+    over = f"{bound.value} exceeds policy {bound.policy} {bound.limit}"
     if clamp:
-        ctx.warn(loaded, at, f"{value} exceeds policy {policy_name} {limit}; clamped to {limit}")
-        return limit
-    ctx.error(
-        loaded,
-        at,
-        f"{value} exceeds policy {policy_name} {limit}",
-        f"request at most {limit} (platform policy)",
-    )
-    return value
+        ctx.warn(loaded, at, f"{over}; clamped to {bound.limit}")
+        return bound.limit
+    ctx.error(loaded, at, over, f"request at most {bound.limit} (platform policy)")
+    return bound.value
 
 
 def _strictest(policies: list[EffectivePolicy]) -> EffectivePolicy | None:
@@ -105,34 +133,40 @@ def _check_notebook(ctx: RuleContext, loaded: Loaded[Notebook]) -> Loaded[Notebo
         ctx,
         loaded,
         (*at, "cpu"),
-        res.cpu,
-        limits.maxCpu,
-        res.cpu_value,
-        parse_quantity(limits.maxCpu),
-        "maxCpu",
-        clamp,
+        Limit(
+            value=res.cpu,
+            limit=limits.maxCpu,
+            numeric=res.cpu_value,
+            numeric_limit=parse_quantity(limits.maxCpu),
+            policy="maxCpu",
+        ),
+        clamp=clamp,
     )
     memory = _clamp_or_reject(
         ctx,
         loaded,
         (*at, "memory"),
-        res.memory,
-        limits.maxMemory,
-        res.memory_value,
-        parse_quantity(limits.maxMemory),
-        "maxMemory",
-        clamp,
+        Limit(
+            value=res.memory,
+            limit=limits.maxMemory,
+            numeric=res.memory_value,
+            numeric_limit=parse_quantity(limits.maxMemory),
+            policy="maxMemory",
+        ),
+        clamp=clamp,
     )
     gpu = _clamp_or_reject(
         ctx,
         loaded,
         (*at, "gpu"),
-        res.gpu,
-        limits.maxGpu,
-        Decimal(res.gpu),
-        Decimal(limits.maxGpu),
-        "maxGpu",
-        clamp,
+        Limit(
+            value=res.gpu,
+            limit=limits.maxGpu,
+            numeric=Decimal(res.gpu),
+            numeric_limit=Decimal(limits.maxGpu),
+            policy="maxGpu",
+        ),
+        clamp=clamp,
     )
     idle = spec.idleTimeout
     if idle is not None:
@@ -140,18 +174,20 @@ def _check_notebook(ctx: RuleContext, loaded: Loaded[Notebook]) -> Loaded[Notebo
             ctx,
             loaded,
             ("spec", "idleTimeout"),
-            idle,
-            limits.idleTimeout,
-            Decimal(parse_duration(idle).total_seconds()),
-            Decimal(parse_duration(limits.idleTimeout).total_seconds()),
-            "idleTimeout",
-            clamp,
+            Limit(
+                value=idle,
+                limit=limits.idleTimeout,
+                numeric=Decimal(parse_duration(idle).total_seconds()),
+                numeric_limit=Decimal(parse_duration(limits.idleTimeout).total_seconds()),
+                policy="idleTimeout",
+            ),
+            clamp=clamp,
         )
     resources = res.model_copy(update={"cpu": cpu, "memory": memory, "gpu": gpu})
     check_fits_quota(ctx, loaded, {spec.resourceGroup: [resources]}, at)
     if (cpu, memory, gpu, idle) != (res.cpu, res.memory, res.gpu, spec.idleTimeout):
         new_spec = spec.model_copy(update={"resources": resources, "idleTimeout": idle})
-        return Loaded(loaded.model.model_copy(update={"spec": new_spec}), loaded.doc)
+        return Loaded(model=loaded.model.model_copy(update={"spec": new_spec}), doc=loaded.doc)
     return loaded
 
 
@@ -182,23 +218,27 @@ def _check_training(ctx: RuleContext, loaded: Loaded[Training]) -> Loaded[Traini
             ctx,
             loaded,
             (*at, "replicas"),
-            role.replicas,
-            limits.maxWorkers,
-            Decimal(role.replicas),
-            Decimal(limits.maxWorkers),
-            "maxWorkers",
-            clamp,
+            Limit(
+                value=role.replicas,
+                limit=limits.maxWorkers,
+                numeric=Decimal(role.replicas),
+                numeric_limit=Decimal(limits.maxWorkers),
+                policy="maxWorkers",
+            ),
+            clamp=clamp,
         )
         gpu = _clamp_or_reject(
             ctx,
             loaded,
             (*at, "resources", "gpu"),
-            role.resources.gpu,
-            limits.maxGpuPerWorker,
-            Decimal(role.resources.gpu),
-            Decimal(limits.maxGpuPerWorker),
-            "maxGpuPerWorker",
-            clamp,
+            Limit(
+                value=role.resources.gpu,
+                limit=limits.maxGpuPerWorker,
+                numeric=Decimal(role.resources.gpu),
+                numeric_limit=Decimal(limits.maxGpuPerWorker),
+                policy="maxGpuPerWorker",
+            ),
+            clamp=clamp,
         )
         resources = role.resources.model_copy(update={"gpu": gpu})
         roles[name] = role.model_copy(update={"replicas": replicas, "resources": resources})
@@ -209,5 +249,5 @@ def _check_training(ctx: RuleContext, loaded: Loaded[Training]) -> Loaded[Traini
     check_fits_quota(ctx, loaded, per_group, ("spec", "roles"))
     if roles != spec.roles:
         new_spec = spec.model_copy(update={"roles": roles})
-        return Loaded(loaded.model.model_copy(update={"spec": new_spec}), loaded.doc)
+        return Loaded(model=loaded.model.model_copy(update={"spec": new_spec}), doc=loaded.doc)
     return loaded

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -246,10 +247,14 @@ def test_a_notebook_string_cannot_add_a_key(tmp_path: Path, evil: str) -> None:
     # Validation would refuse these strings; force them past it to prove the templates alone
     # keep any string one scalar.
     validation = _validate(tmp_path)
-    specs = validation.repo.projects["vision"]
-    loaded = specs.notebooks["bob-dev"]
+    resolved = validation.resolved["vision"]
+    loaded = resolved.notebooks["bob-dev"]
     spec = loaded.model.spec.model_copy(update={"image": evil, "owner": evil})
-    specs.notebooks["bob-dev"] = Loaded(loaded.model.model_copy(update={"spec": spec}), loaded.doc)
+    notebooks = {
+        **resolved.notebooks,
+        "bob-dev": Loaded(loaded.model.model_copy(update={"spec": spec}), loaded.doc),
+    }
+    validation.resolved["vision"] = dataclasses.replace(resolved, notebooks=notebooks)
     manifests = _notebook_objects(render_repo(validation))
     sts = _one(manifests, "StatefulSet")
     pod = sts["spec"]["template"]["spec"]

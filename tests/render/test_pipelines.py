@@ -19,6 +19,7 @@ from mofang_gitops.rendering.pipeline_runs import (
     rfc3339,
     scheduled_time,
 )
+from mofang_gitops.yamlio import load_manifest
 from tests.scenarios import build_repo, validate_dir
 
 DEPS = "render-pipeline-deps"
@@ -257,9 +258,16 @@ def test_training_step_creates_the_trainings_own_job_per_run(tmp_path: Path) -> 
     step = _templates(_one(_pipeline(targets), "WorkflowTemplate"))["step-train"]["resource"]
     assert step["action"] == "create"
     assert step["setOwnerReference"] is True
-    created = json.loads(step["manifest"])
+    created = load_manifest(step["manifest"])
     standalone = next(m.body for m in _manifests(targets, "Training.resnet50") if m.is_run)
     assert created["spec"] == standalone["spec"]
+    assert created["metadata"]["annotations"] == standalone["metadata"]["annotations"]
+    ours = {
+        k: v
+        for k, v in standalone["metadata"]["labels"].items()
+        if k != "app.kubernetes.io/managed-by"
+    }
+    assert ours.items() <= created["metadata"]["labels"].items()
     assert (created["apiVersion"], created["kind"]) == (standalone["apiVersion"], "MPIJob")
     assert "name" not in created["metadata"]
     assert created["metadata"]["generateName"] == "{{workflow.name}}-train-"

@@ -63,8 +63,15 @@ def test_capacity_overflow_blames_the_project_that_tips_the_group(tmp_path: Path
 
 def test_clamp_rewrites_the_request_that_renders(tmp_path: Path) -> None:
     validation = validate_dir(build_repo(tmp_path, "warn-clamp"))
-    notebook = validation.repo.projects["vision"].notebooks["bob-dev"].model
+    notebook = validation.resolved["vision"].notebooks["bob-dev"].model
     assert notebook.spec.resources.gpu == 2
+
+
+def test_validation_never_changes_the_loaded_specs(tmp_path: Path) -> None:
+    validation = validate_dir(build_repo(tmp_path, "warn-clamp"))
+    written = validation.repo.projects["vision"].notebooks["bob-dev"].model
+    assert written.spec.resources.gpu > 2
+    assert validation.resolved["vision"].notebooks["bob-dev"].model is not written
 
 
 def test_alias_bomb_is_refused_within_a_second(tmp_path: Path) -> None:
