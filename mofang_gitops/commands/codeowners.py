@@ -1,8 +1,10 @@
 """``mofang-gitops codeowners``: generate ``.github/CODEOWNERS`` from the projects' owners.
 
 Each project's owners must review changes to ``projects/<p>/``; the platform team reviews
-platform-wide files and everything else. Generated, never edited by hand: CI runs ``--check``, so
-a change of owners in ``project.yaml`` and the review rule it implies land in one commit.
+platform-wide files and everything else, and every project's ``quota.yaml``: a team that could
+approve its own quota could take the capacity other teams rely on (issue 12, item 6).
+Generated, never edited by hand: CI runs ``--check``, so a change of owners in ``project.yaml``
+and the review rule it implies land in one commit.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ def generate_codeowners(repo: Repo, platform_team: str) -> str:
             continue
         owners = " ".join(f"@{user}" for user in specs.project.model.spec.owners)
         lines.append(f"/projects/{name}/ {owners}")
+    # Last, so it wins over the project rules above: quotas share capacity between teams.
+    lines.append(f"/projects/*/quota.yaml {platform_team}")
     return "\n".join(lines) + "\n"
 
 

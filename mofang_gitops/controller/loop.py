@@ -31,6 +31,7 @@ from mofang_gitops.controller.plans import (
     gone_projects,
     namespace_of,
     plan_targets,
+    quota_baseline,
     removed_targets,
 )
 from mofang_gitops.controller.statuses import (
@@ -125,6 +126,8 @@ class _Memory:
     applied: dict[str, str] = field(default_factory=dict)
     """Per target id, the revision last applied without failures (drift = changes at the same)."""
     validations: dict[str, Validation] = field(default_factory=dict)
+    head_validation: tuple[tuple[str, tuple[tuple[str, str], ...]], Validation] | None = None
+    """The head's validation and the (head, last good revisions) it was made against."""
     failures: int = 0
 
 
@@ -224,10 +227,14 @@ class Controller:
         return cache_path(self.options.repo_url, self.options.cache_dir)
 
     def _validation(self, sha: str) -> Validation:
-        """Load and validate a revision (cached: a commit never changes)."""
+        """Load and validate an older revision (cached: a commit never changes).
+
+        The capacity rule is left out: such a revision is only rendered for projects that
+        passed it when it was the head (see ``_head_validation``).
+        """
         cached = self._memory.validations.get(sha)
         if cached is None:
-            cached = validate_repo(load_repo(RevisionTree(self._cache, sha)))
+            cached = validate_repo(load_repo(RevisionTree(self._cache, sha)), capacity=False)
             if len(self._memory.validations) > 16:
                 self._memory.validations.clear()
             self._memory.validations[sha] = cached
@@ -265,8 +272,19 @@ class Controller:
             return
         memory.saved = state
 
+    def _head_validation(self, sha: str) -> Validation:
+        """Validate the head against the quota in force (each project's last good revision)."""
+        good = self._memory.good
+        key = (sha, tuple(sorted(good.items())))
+        cached = self._memory.head_validation
+        if cached is None or cached[0] != key:
+            baseline = quota_baseline(good, self._validation)
+            validation = validate_repo(load_repo(RevisionTree(self._cache, sha)), baseline)
+            cached = self._memory.head_validation = (key, validation)
+        return cached[1]
+
     def _plan(self, head: str) -> Plan:
-        validation = self._validation(head)
+        validation = self._head_validation(head)
         plan = plan_targets(validation, head, self._memory.good, self._validation)
         for project, problems in plan.stranded.items():
             log.warning("project %s: invalid at %s with no good revision: %s",

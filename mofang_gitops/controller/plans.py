@@ -16,6 +16,7 @@ from mofang_gitops.engine.inventory import Inventory
 from mofang_gitops.errors import GitError, Problem
 from mofang_gitops.manifests import RenderedTarget, Target
 from mofang_gitops.rendering import render_repo
+from mofang_gitops.validation.capacity import QuotaUsage, quota_usage
 from mofang_gitops.validation.repository import Validation
 
 
@@ -54,6 +55,28 @@ def project_problems(validation: Validation, project: str | None) -> tuple[str, 
     if project and not found and not validation.platform_ok:
         found = [str(p) for p in validation.errors if not p.location.path.startswith("projects/")]
     return tuple(found)
+
+
+def quota_baseline(
+    good_revisions: Mapping[str, str], load: Callable[[str], Validation]
+) -> QuotaUsage:
+    """The quota in force: each project's quota at its last good revision.
+
+    The head is validated against it, so when a resource group overflows, the project whose
+    quota grew is refused (and keeps its last good revision) while the others apply the head.
+    A project without a good revision (new, or never valid) is absent: it counts as new.
+    """
+    by_revision: dict[str, QuotaUsage] = {}
+    baseline: QuotaUsage = {}
+    for project, sha in sorted(good_revisions.items()):
+        if sha not in by_revision:
+            try:
+                by_revision[sha] = quota_usage(load(sha).repo)
+            except GitError:  # the revision is gone: the project counts as new
+                by_revision[sha] = {}
+        if project in by_revision[sha]:
+            baseline[project] = by_revision[sha][project]
+    return baseline
 
 
 def plan_targets(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -186,8 +186,36 @@ class TrainingPolicy(StrictModel):
     """Most GPUs per replica."""
 
 
+NamespacePattern = Annotated[str, Field(pattern=r"^[a-z0-9*?-]+$", max_length=63)]
+"""A namespace name or shell pattern (``*``, ``?``)."""
+DEFAULT_RESERVED_NAMESPACES = (
+    "istio-*",
+    "knative-*",
+    "kubeflow",
+    "kubeflow-*",
+    "volcano-*",
+    "argo",
+    "argo-*",
+    "cert-manager",
+    "monitoring",
+    "ceph-csi*",
+    "rook-ceph*",
+    "ray-system",
+)
+"""Namespaces of the platform's own components (shell patterns), refused as project namespaces."""
+
+
 class Policies(StrictModel):
     """Platform policies and what happens to requests that break them."""
+
+    reservedNamespaces: list[NamespacePattern] = Field(
+        default_factory=lambda: list(DEFAULT_RESERVED_NAMESPACES),
+        max_length=200,
+    )
+    """Namespaces no project may get (shell patterns such as ``istio-*``), in addition to
+    ``kube-*``, ``default``, ``mofang-system`` and the ingress gateway's namespace, which are
+    always reserved. A project whose namespace matches one is refused: its owners would become
+    admins of a namespace the platform runs in."""
 
     notebook: NotebookPolicy = Field(default_factory=NotebookPolicy)
     """Notebook limits."""

@@ -21,6 +21,7 @@ from mofang_gitops.previewing.previews import Preview, ProjectPreview
 from mofang_gitops.rendering import render_repo
 from mofang_gitops.sources.loading import Repo, load_repo
 from mofang_gitops.sources.trees import FileTree
+from mofang_gitops.validation.capacity import quota_usage
 from mofang_gitops.validation.repository import Validation, validate_repo
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,10 @@ def preview_trees(
         return Preview(*labels)
     head_repo = load_repo(head, scope)
     base_repo = _load_base(base, head_repo, touched)
-    head_v, base_v = validate_repo(head_repo), validate_repo(base_repo)
+    # The base is what is in force: its quota is the baseline that says who made a group
+    # overflow, and its own capacity problems are not this change's to answer for.
+    base_v = validate_repo(base_repo, capacity=False)
+    head_v = validate_repo(head_repo, quota_usage(base_repo))
     _check_filters(options, [base_repo, head_repo])
     names = sorted(scope if scope is not None else base_repo.projects.keys() | head_repo.projects)
     errors = _blocking_errors(base_v, head_v, touched, options.projects)

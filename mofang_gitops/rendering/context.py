@@ -12,6 +12,7 @@ from typing import Any
 
 from mofang_gitops.models import Environment, Platform, Project, Quota
 from mofang_gitops.models.base import MountTier, Resources
+from mofang_gitops.models.naming import queue_name
 from mofang_gitops.models.platform import Cluster, ResourceGroup
 from mofang_gitops.models.workloads import Workload
 from mofang_gitops.rendering.templating import Emitter
@@ -91,7 +92,7 @@ class TargetContext:
     @property
     def queue(self) -> str:
         """Volcano queue of this project in this environment (cluster-scoped, so per namespace)."""
-        return self.namespace
+        return queue_name(self.namespace)
 
     @property
     def host(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from mofang_gitops.models.naming import volume_name
 from mofang_gitops.models.quantities import format_bytes, format_cpu, parse_quantity
 from mofang_gitops.rendering.context import SERVICE_ACCOUNT, TargetContext
 
@@ -135,7 +136,7 @@ def _render_storage(ctx: TargetContext, source: str, path: str) -> None:
             ceph_path, read_only = f"{cephfs.rootPath}/global", True
         else:
             ceph_path, read_only = f"{cephfs.rootPath}/user/{claim.removeprefix('user-')}", False
-        pv_name = f"{ctx.namespace}-{claim}"
+        pv_name = volume_name(ctx.namespace, claim)
         access = "ReadOnlyMany" if read_only else "ReadWriteMany"
         ctx.emitter.emit(
             "project/persistentvolume.yaml.j2",

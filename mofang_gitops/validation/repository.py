@@ -11,14 +11,14 @@ explain each decision; rendering reads only that view.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from mofang_gitops.errors import Location, Problem
 from mofang_gitops.models import Platform, Project
-from mofang_gitops.models.quantities import format_bytes, format_cpu, parse_quantity
 from mofang_gitops.sources.loading import Loaded, ProjectSpecs, Repo
+from mofang_gitops.validation.capacity import Amount, check_capacity
+from mofang_gitops.validation.namespaces import check_namespaces
 from mofang_gitops.validation.workloads import ResolvedProject, resolve_project_workloads
 
 
@@ -56,8 +56,16 @@ class Validation:
         return sorted(name for name in self.resolved if name not in self.invalid_projects)
 
 
-def validate_repo(repo: Repo) -> Validation:
-    """Check every cross-document rule of DESIGN.md section 2; never raises on bad input."""
+def validate_repo(
+    repo: Repo, baseline: Mapping[str, Mapping[str, Amount]] | None = None, *, capacity: bool = True
+) -> Validation:
+    """Check every cross-document rule of DESIGN.md section 2; never raises on bad input.
+
+    ``baseline`` is the quota in force (``quota_usage`` of the base or last good revision): an
+    overflowing resource group is blamed on the projects whose quota grew past it. Without one,
+    every project on an overflowing group is refused. ``capacity=False`` skips the capacity
+    rule, for an older revision rendered only for projects that passed it when it was the head.
+    """
     validation = Validation(repo, list(repo.problems))
     for specs in repo.projects.values():
         validation.problems.extend(specs.problems)
@@ -78,9 +86,13 @@ def validate_repo(repo: Repo) -> Validation:
         validation.problems.extend(found)
         if _has_errors(found):
             validation.invalid_projects.add(name)
-    for name, problem in _check_capacity(repo, platform.model, validation.invalid_projects):
+    shared: list[tuple[str | None, Problem]] = [*check_namespaces(repo, platform.model)]
+    if capacity:
+        shared.extend(check_capacity(repo, platform.model, baseline))
+    for owner, problem in shared:
         validation.problems.append(problem)
-        validation.invalid_projects.add(name)
+        if owner is not None:  # None: the platform's error, which invalidates every project
+            validation.invalid_projects.add(owner)
     return validation
 
 
@@ -263,70 +275,3 @@ def _check_quota(specs: ProjectSpecs, project: Project, platform: Platform) -> l
                 )
             )
     return found
-
-
-def _check_capacity(repo: Repo, platform: Platform, invalid: set[str]) -> list[tuple[str, Problem]]:
-    """Quota summed over every (project, environment) on a group must fit its capacity.
-
-    Every project with a loaded project.yaml and quota.yaml counts, valid or not.
-
-    Projects are added in name order; a project whose quota would push a group over capacity
-    is the one reported, so projects that fit stay valid (one team never blocks the others).
-    """
-    used: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0), Decimal(0)])
-    found = []
-    for name in sorted(repo.projects):
-        specs = repo.projects[name]
-        # Invalid projects still count: their last good revision stays applied (DESIGN.md s7).
-        if specs.project is None or specs.quota is None:
-            continue
-        problem = _add_project_quota(repo, platform, specs, used)
-        if problem is not None:
-            found.append((name, problem))
-    return found
-
-
-def _add_project_quota(
-    repo: Repo, platform: Platform, specs: ProjectSpecs, used: dict[str, list[Decimal]]
-) -> Problem | None:
-    assert specs.project is not None and specs.quota is not None
-    quota = specs.quota
-    wanted: dict[str, list[Decimal]] = {}
-    for group_name, amount in quota.model.spec.resourceGroups.items():
-        group = platform.resource_group(group_name)
-        if group is None:
-            continue
-        copies = sum(
-            1
-            for env in specs.project.model.spec.environments
-            if env in repo.environments
-            and group.cluster in repo.environments[env].model.spec.clusters
-        )
-        per_env = [parse_quantity(amount.cpu), parse_quantity(amount.memory), Decimal(amount.gpu)]
-        wanted[group_name] = [v * copies for v in per_env]
-        capacity = [
-            parse_quantity(group.capacity.cpu),
-            parse_quantity(group.capacity.memory),
-            Decimal(group.capacity.gpu),
-        ]
-        for index, what in enumerate(("cpu", "memory", "gpu")):
-            total = used[group_name][index] + wanted[group_name][index]
-            if total > capacity[index]:
-                return quota.problem(
-                    ("spec", "resourceGroups", group_name, what),
-                    f"{what} quota over {copies} environment(s) brings resource group "
-                    f"{group_name!r} to {_fmt(what, total)} of its capacity "
-                    f"{_fmt(what, capacity[index])} (other projects hold "
-                    f"{_fmt(what, used[group_name][index])})",
-                    subject=f"Quota {specs.name}",
-                    hint="lower the quota or ask the platform team for capacity",
-                )
-    for group_name, values in wanted.items():
-        used[group_name] = [a + b for a, b in zip(used[group_name], values, strict=True)]
-    return None
-
-
-def _fmt(what: str, value: Decimal) -> str:
-    if what == "memory":
-        return format_bytes(value)
-    return format_cpu(value)

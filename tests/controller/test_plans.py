@@ -69,3 +69,35 @@ def test_namespace_of_an_inventory():
     without = Inventory("prod", "p", frozenset(services))
     assert namespace_of(without) == "a"
     assert namespace_of(Inventory("prod", "p")) == ""
+
+
+def test_the_project_that_tips_a_group_keeps_its_last_good_revision_the_others_apply_the_head(
+    tmp_path,
+):
+    # Revision "old": vision and aaa hold 8 GPUs each of gpu-a100's 16. Head: aaa raises to 9
+    # and vision changes a label. aaa sorts first; vision must still get its head revision.
+    from mofang_gitops.controller.plans import quota_baseline
+    from mofang_gitops.sources.loading import load_repo
+    from mofang_gitops.sources.trees import DirectoryTree
+    from mofang_gitops.validation.repository import validate_repo
+    from tests.validation.test_capacity_blame import _add_project, _set_gpu
+
+    old = build_repo(tmp_path / "old")
+    _add_project(old, "aaa", 8)
+    head_root = build_repo(tmp_path / "head")
+    _add_project(head_root, "aaa", 8)
+    _set_gpu(head_root, "aaa", 8, 9)
+    project = head_root / "projects/vision/project.yaml"
+    project.write_text(project.read_text().replace("role: view", "role: edit"))
+    revisions = {"old": validate_repo(load_repo(DirectoryTree(old)), capacity=False)}
+    good = {"vision": "old", "aaa": "old"}
+    baseline = quota_baseline(good, revisions.__getitem__)
+    head = validate_repo(load_repo(DirectoryTree(head_root)), baseline)
+    plan = plan_targets(head, "head", good, revisions.__getitem__)
+    assert plan.good_revisions == {"vision": "head", "aaa": "old"}
+    by_project = {p.rendered.target.project: p for p in plan.targets}
+    assert by_project["vision"].revision == "head" and not by_project["vision"].problems
+    assert by_project["aaa"].revision == "old"
+    assert any("raised from 8" in p for p in by_project["aaa"].problems)
+    quota = next(m for m in by_project["aaa"].rendered.manifests if m.ref.kind == "ResourceQuota")
+    assert quota.body["spec"]["hard"]["requests.nvidia.com/gpu"] in ("8", 8)

@@ -21,6 +21,18 @@ def test_codeowners_maps_project_owners_and_the_platform_team(
     assert lines.index("* @acme/ml-platform") < lines.index("/projects/nlp/ @dan @erin")
 
 
+def test_quota_files_are_owned_by_the_platform_team_not_the_project(
+    cli: Cli, two_project_repo: GitRepo
+) -> None:
+    assert cli(two_project_repo, "codeowners", "--platform-team", "@acme/ml-platform").code == 0
+    lines = two_project_repo.read(".github/CODEOWNERS").splitlines()
+    rule = "/projects/*/quota.yaml @acme/ml-platform"
+    # The last matching pattern wins: the quota rule must come after every project rule.
+    assert lines[-1] == rule
+    project_rules = [line for line in lines if line.startswith("/projects/") and line != rule]
+    assert project_rules and all(lines.index(line) < lines.index(rule) for line in project_rules)
+
+
 def test_check_exits_1_when_stale_and_0_when_fresh(cli: Cli, minimal_repo: GitRepo) -> None:
     assert cli(minimal_repo, "codeowners", "--check").code == 1  # missing
     assert cli(minimal_repo, "codeowners").code == 0

@@ -89,16 +89,26 @@ def test_an_invalid_head_exits_2_with_its_errors(cli: Cli, minimal_repo: GitRepo
     assert not data["valid"] and data["errors"][0]["line"] == 8
 
 
-def test_a_change_that_breaks_an_unchanged_project_is_blocked(
+def test_a_quota_raise_that_overflows_blames_the_raising_project_not_the_unchanged_one(
     cli: Cli, two_project_repo: GitRepo
 ) -> None:
-    # vision + nlp hold all 16 GPUs of gpu-a100: raising nlp's quota leaves no room for vision,
-    # which validation reports (projects are added in name order) although its files are unchanged.
+    # vision + nlp hold all 16 GPUs of gpu-a100: raising nlp's quota leaves no room. nlp sorts
+    # first, so a name-order check would have frozen vision, whose files are unchanged.
     two_project_repo.replace("projects/nlp/quota.yaml", "gpu: 8}", "gpu: 9}")
     result = cli(two_project_repo, "diff", "--base", "HEAD")
     assert result.code == 2
-    assert "projects/vision/quota.yaml:6:" in result.err
-    assert "capacity 16" in result.err
+    assert "projects/nlp/quota.yaml:6:" in result.err
+    assert "capacity 16" in result.err and "raised from 8" in result.err
+    assert "projects/vision/" not in result.err
+
+
+def test_a_capacity_cut_below_granted_quota_is_blamed_on_platform_yaml(
+    cli: Cli, two_project_repo: GitRepo
+) -> None:
+    two_project_repo.replace("platform.yaml", "gpu: 16}", "gpu: 12}")
+    result = cli(two_project_repo, "diff", "--base", "HEAD")
+    assert result.code == 2
+    assert "platform.yaml:" in result.err and "no project raised its quota" in result.err
 
 
 def test_working_tree_head_sees_uncommitted_and_untracked_files(

@@ -56,11 +56,6 @@ def test_one_broken_project_leaves_the_others_valid(tmp_path: Path) -> None:
     assert validation.valid_projects() == ["vision"]
 
 
-def test_capacity_overflow_blames_the_project_that_tips_the_group(tmp_path: Path) -> None:
-    validation = validate_dir(build_repo(tmp_path, "invalid-quota-over-capacity"))
-    assert validation.invalid_projects == {"zeta"}
-
-
 def test_clamp_rewrites_the_request_that_renders(tmp_path: Path) -> None:
     validation = validate_dir(build_repo(tmp_path, "warn-clamp"))
     notebook = validation.resolved["vision"].notebooks["bob-dev"].model
