@@ -7,7 +7,7 @@ import json
 import urllib.error
 import urllib.request
 
-from mofang_gitops.controller.statuses import SYNCED, format_table
+from mofang_gitops.controller.statuses import SyncState, format_table
 from mofang_gitops.errors import MofangError
 
 NAME = "status"
@@ -32,4 +32,4 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(snapshot, indent=2))
     else:
         print(format_table(snapshot))
-    return 0 if all(t["state"] == SYNCED for t in snapshot.get("targets", [])) else 1
+    return 0 if all(t["state"] == SyncState.SYNCED for t in snapshot.get("targets", [])) else 1

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from mofang_gitops.controller.statuses import SYNCED, TargetStatus
+from mofang_gitops.controller.statuses import SyncState, TargetStatus
 from mofang_gitops.k8s.cluster import Cluster
 from mofang_gitops.manifests import Target
 
@@ -40,7 +40,7 @@ def event_body(status: TargetStatus, namespace: str) -> dict[str, Any]:
         },
         "reason": status.state,
         "message": message[:1024],
-        "type": "Normal" if status.state == SYNCED else "Warning",
+        "type": "Normal" if status.state is SyncState.SYNCED else "Warning",
         "source": {"component": COMPONENT},
         "firstTimestamp": now,
         "lastTimestamp": now,

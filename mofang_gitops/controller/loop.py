@@ -35,11 +35,8 @@ from mofang_gitops.controller.plans import (
     removed_targets,
 )
 from mofang_gitops.controller.statuses import (
-    FAILED,
-    INVALID,
-    OUT_OF_SYNC,
-    SYNCED,
     StatusBoard,
+    SyncState,
     TargetStatus,
 )
 from mofang_gitops.engine.applying import ApplyOptions
@@ -369,7 +366,7 @@ class Controller:
         except ClusterError as e:
             log.error("%s: apply of %s failed (%s): %s", target, planned.revision[:12],
                       "retrying" if e.retriable else "not retriable", e)  # fmt: skip
-            self._record(TargetStatus(target, FAILED, planned.revision, str(e)))
+            self._record(TargetStatus(target, SyncState.FAILED, planned.revision, str(e)))
             return False
         failed = changes.failed
         state, error = _outcome(planned, changes)
@@ -405,13 +402,13 @@ class Controller:
         return self.ready.wait(timeout)
 
 
-def _outcome(planned: PlannedTarget, changes: ChangeSet) -> tuple[str, str]:
+def _outcome(planned: PlannedTarget, changes: ChangeSet) -> tuple[SyncState, str]:
     """State and error text of one applied target."""
     failed = changes.failed
     if failed:
-        return FAILED, "; ".join(f"{e.id}: {e.reason}" for e in failed[:3])
+        return SyncState.FAILED, "; ".join(f"{e.id}: {e.reason}" for e in failed[:3])
     if planned.problems:
-        return INVALID, ""
+        return SyncState.INVALID, ""
     skipped = changes.with_action(Action.SKIPPED) if planned.removed else []
     kept = [e for e in skipped if e.ref.kind in PROTECTED_KINDS]
     if kept:
@@ -421,5 +418,5 @@ def _outcome(planned: PlannedTarget, changes: ChangeSet) -> tuple[str, str]:
             "PersistentVolumes go only with --prune-removed-projects"
         )
         log.warning("%s: %s", planned.rendered.target, error)
-        return OUT_OF_SYNC, error
-    return SYNCED, ""
+        return SyncState.OUT_OF_SYNC, error
+    return SyncState.SYNCED, ""

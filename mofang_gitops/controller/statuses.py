@@ -9,12 +9,19 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 
 from mofang_gitops.manifests import Target
 
-SYNCED, OUT_OF_SYNC, FAILED, INVALID = "Synced", "OutOfSync", "Failed", "Invalid"
-STATES = (SYNCED, OUT_OF_SYNC, FAILED, INVALID)
+
+class SyncState(StrEnum):
+    """Where a target stands against git (the values are what ``/status`` and metrics show)."""
+
+    SYNCED = "Synced"
+    OUT_OF_SYNC = "OutOfSync"
+    FAILED = "Failed"
+    INVALID = "Invalid"
 
 
 @dataclass(frozen=True)
@@ -22,7 +29,7 @@ class TargetStatus:
     """The last known state of one target."""
 
     target: Target
-    state: str
+    state: SyncState
     revision: str = ""
     """The commit whose render is applied (an Invalid project's last good one)."""
     last_error: str = ""
@@ -38,7 +45,7 @@ class TargetStatus:
             "environment": self.target.environment,
             "cluster": self.target.cluster,
             "project": self.target.project,
-            "state": self.state,
+            "state": str(self.state),
             "revision": self.revision,
             "lastError": self.last_error,
             "problems": list(self.problems),

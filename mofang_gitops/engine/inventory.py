@@ -25,6 +25,7 @@ from mofang_gitops.manifests import (
     MANAGER,
     SYSTEM_NAMESPACE,
     ObjectRef,
+    api_group,
 )
 
 log = logging.getLogger(__name__)
@@ -54,8 +55,8 @@ class InventoryEntry:
             kind, namespace, name = parts
         else:
             raise ValueError(f"not an inventory line: {line!r}")
-        group = api_version.rsplit("/", 1)[0] if "/" in api_version else ""
-        return cls(ObjectRef(group, kind, namespace, name), api_version)
+        ref = ObjectRef(group=api_group(api_version), kind=kind, namespace=namespace, name=name)
+        return cls(ref, api_version)
 
 
 def inventory_name(environment: str, project: str) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 from mofang_gitops.errors import ClusterError
 from mofang_gitops.k8s.cluster import Cluster
-from mofang_gitops.manifests import LABEL_MANAGED_BY, LABEL_PROJECT, MANAGER, ObjectRef
+from mofang_gitops.manifests import LABEL_MANAGED_BY, LABEL_PROJECT, MANAGER, ObjectRef, api_group
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +51,6 @@ class LiveState:
         """Index listed objects by reference."""
         for item in items:
             self.objects[ObjectRef.from_object(item)] = item
-
-
-def group_of(api_version: str) -> str:
-    """``apps`` for ``apps/v1``, ``""`` for ``v1``."""
-    return api_version.rsplit("/", 1)[0] if "/" in api_version else ""
 
 
 def wanted_kinds(refs: Iterable[tuple[str, ObjectRef]]) -> dict[KindKey, set[str] | None]:
@@ -115,7 +110,7 @@ def read_live(
             if result.status == 0:
                 raise result
             log.warning("%s:%s: cannot list: %s", cluster.name, kind, result)
-            state.errors[(group_of(api_version), kind)] = result
+            state.errors[(api_group(api_version), kind)] = result
         else:
             state.add(result)
     log.debug("%s: read %d live objects of %d kinds", cluster.name, len(state.objects), len(wanted))

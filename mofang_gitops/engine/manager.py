@@ -29,7 +29,6 @@ from mofang_gitops.engine.inventory import (
 from mofang_gitops.engine.livestate import (
     LiveState,
     check_reachable,
-    group_of,
     read_live,
     selector_for,
     wanted_kinds,
@@ -45,6 +44,7 @@ from mofang_gitops.manifests import (
     ObjectRef,
     RenderedTarget,
     Target,
+    api_group,
 )
 
 log = logging.getLogger(__name__)
@@ -293,7 +293,7 @@ def _covered(
 ) -> bool:
     """Whether the first read already listed where ``ref`` would be."""
     for (listed_version, kind), namespaces in covered.items():
-        if kind == ref.kind and group_of(listed_version) == group_of(api_version):
+        if kind == ref.kind and api_group(listed_version) == api_group(api_version):
             return namespaces is None or ref.namespace in namespaces
     return False
 

@@ -187,7 +187,8 @@ def gc_paused() -> Iterator[None]:
                 gc.enable()
 
 
-def _decode(raw: bytes) -> dict[str, Any]:
+def decode_body(raw: bytes) -> dict[str, Any]:
+    """A response body as a dict; large ones decode with the cyclic GC paused (acyclic data)."""
     if not raw:
         return {}
     try:
@@ -343,10 +344,10 @@ class Cluster:
             status = int(getattr(e, "status", 0) or 0)
             raise ClusterError(subject, f"{method} {path}: {e}", status) from e
         if response.status >= 300:
-            err = _http_error(subject, response.status, _decode(raw))
+            err = _http_error(subject, response.status, decode_body(raw))
             err.retry_after = response.headers.get("Retry-After")  # type: ignore[attr-defined]
             raise err
-        return response.status, _decode(raw)
+        return response.status, decode_body(raw)
 
     # --- discovery -------------------------------------------------------------------------------
 

@@ -422,6 +422,3 @@ def _subject(model: SpecDocument, project: str | None = None) -> str:
     if project is None:
         return f"{model.KIND} {model.name}"
     return f"{model.KIND} {project}/{model.name}"
-
-
-subject_of = _subject

@@ -30,8 +30,8 @@ class FileTree(Protocol):
         ...
 
 
-_SKIP_DIRS = {".git", ".venv", "node_modules", "__pycache__", ".mypy_cache", ".ruff_cache"}
-_WALKED_TOPS = ("platform.yaml", "platform.yml", "environments", "projects")
+SKIP_DIRS = {".git", ".venv", "node_modules", "__pycache__", ".mypy_cache", ".ruff_cache"}
+WALKED_TOPS = ("platform.yaml", "platform.yml", "environments", "projects")
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class DirectoryTree:
     def files(self) -> list[tuple[str, bool]]:
         """Walk ``platform.yaml``, ``environments/`` and ``projects/`` without following links."""
         found: list[tuple[str, bool]] = []
-        for top in _WALKED_TOPS:
+        for top in WALKED_TOPS:
             start = self.root / top
             if start.is_symlink():
                 found.append((top, True))
@@ -63,7 +63,7 @@ class DirectoryTree:
         for dirpath, dirnames, filenames in os.walk(start, followlinks=False):
             here = Path(dirpath)
             for d in list(dirnames):
-                if d in _SKIP_DIRS:
+                if d in SKIP_DIRS:
                     dirnames.remove(d)
                 elif (here / d).is_symlink():
                     dirnames.remove(d)

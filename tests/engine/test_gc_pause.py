@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from mofang_gitops.k8s.cluster import GC_PAUSE_BYTES, _decode, gc_paused
+from mofang_gitops.k8s.cluster import GC_PAUSE_BYTES, decode_body, gc_paused
 
 
 @pytest.fixture(autouse=True)
@@ -58,6 +58,6 @@ def test_large_bodies_decode_the_same() -> None:
     gc.enable()
     body = b'{"items": [' + b",".join(b'{"a": [1, 2, {"b": null}]}' for _ in range(20000)) + b"]}"
     assert len(body) >= GC_PAUSE_BYTES
-    assert _decode(body)["items"][-1] == {"a": [1, 2, {"b": None}]}
+    assert decode_body(body)["items"][-1] == {"a": [1, 2, {"b": None}]}
     assert gc.isenabled()
-    assert _decode(b"not json") == {"message": "not json"}
+    assert decode_body(b"not json") == {"message": "not json"}

@@ -20,7 +20,7 @@ import git
 from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
 from mofang_gitops.errors import GitError, Location
-from mofang_gitops.sources.trees import _SKIP_DIRS, _WALKED_TOPS
+from mofang_gitops.sources.trees import SKIP_DIRS, WALKED_TOPS
 from mofang_gitops.yamlio import MAX_FILE_BYTES, YAMLFileError
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ def merge_base(repo_path: Path | str, base: str, head: str | None) -> str:
 
 
 def _pathspecs(prefix: str) -> list[str]:
-    return [prefix + top for top in _WALKED_TOPS]
+    return [prefix + top for top in WALKED_TOPS]
 
 
 def _strip(paths: list[str], prefix: str) -> list[str]:
@@ -252,7 +252,7 @@ class GitTree:
             info, _, full_path = record.partition("\t")
             mode, kind, sha, size = info.split()
             path = full_path[len(self._prefix) :]
-            if kind != "blob" or _SKIP_DIRS.intersection(path.split("/")[:-1]):
+            if kind != "blob" or SKIP_DIRS.intersection(path.split("/")[:-1]):
                 log.debug("%s%s: skipped (%s)", self.label, path, kind)
                 continue
             entries[path] = (mode, sha, int(size) if size.isdigit() else 0)
