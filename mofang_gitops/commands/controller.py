@@ -84,9 +84,12 @@ def _options(args: argparse.Namespace) -> ControllerOptions:
     except ValueError as e:
         raise UsageError(f"--interval {args.interval!r}: {e}") from e
     return ControllerOptions(
-        args.repo_url, args.branch, args.cache_dir, interval,
+        args.repo_url,
+        args.branch,
+        args.cache_dir,
+        interval,
         prune_removed_projects=args.prune_removed_projects,
-    )  # fmt: skip
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -96,9 +99,11 @@ def run(args: argparse.Namespace) -> int:
     elector = _elector(args)
     home = Cluster("home", args.kubeconfig, args.context)  # the Lease's and the state's cluster
     controller = Controller(
-        options, applier, may_apply=elector.is_leader if elector else (lambda: True),
+        options,
+        applier,
+        may_apply=elector.is_leader if elector else (lambda: True),
         state=ConfigMapState(home, args.repo_url, args.branch),
-    )  # fmt: skip
+    )
     if not args.no_events:
         controller.on_result = EventRecorder(applier.cluster_of, controller.namespaces).record
     server = ControllerServer(

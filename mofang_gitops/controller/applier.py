@@ -85,8 +85,9 @@ class EngineApplier:
         self.cluster(cluster, kube_context).delete(
             "v1", "ConfigMap", SYSTEM_NAMESPACE, inventory.name
         )
-        log.info("%s:ConfigMap/%s/%s: empty inventory deleted", cluster, SYSTEM_NAMESPACE,
-                 inventory.name)  # fmt: skip
+        log.info(
+            "%s:ConfigMap/%s/%s: empty inventory deleted", cluster, SYSTEM_NAMESPACE, inventory.name
+        )
 
     def close(self) -> None:
         """Release every cluster's connections."""
@@ -147,9 +148,13 @@ class ConfigMapState:
         patch = {"data": {self.key: value}}
         try:
             self.cluster.request(
-                "PATCH", f"{self._path}/{STATE_CONFIGMAP}", subject=self.subject, verb="patch",
-                body=patch, content_type="application/merge-patch+json",
-            )  # fmt: skip
+                "PATCH",
+                f"{self._path}/{STATE_CONFIGMAP}",
+                subject=self.subject,
+                verb="patch",
+                body=patch,
+                content_type="application/merge-patch+json",
+            )
         except NotFoundError:
             self._create(patch["data"])
 

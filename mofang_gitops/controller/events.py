@@ -65,8 +65,11 @@ class EventRecorder:
         cluster = self.clusters(status.target)
         path = f"/api/v1/namespaces/{namespace}/events"
         cluster.request(
-            "POST", path, subject=f"{status.target}", verb="create",
+            "POST",
+            path,
+            subject=f"{status.target}",
+            verb="create",
             body=event_body(status, namespace),
-        )  # fmt: skip
+        )
         self._last[status.target] = key
         log.info("%s: event %s recorded in %s", status.target, status.state, namespace)

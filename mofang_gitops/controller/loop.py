@@ -206,15 +206,24 @@ class Controller:
         try:
             sha = fetch_branch(options.repo_url, options.branch, options.cache_dir)
         except GitError as e:
-            log.warning("%s %s: fetch failed, keeping %s: %s", mask_url(options.repo_url),
-                        options.branch, memory.head[:12] or "nothing", e)  # fmt: skip
+            log.warning(
+                "%s %s: fetch failed, keeping %s: %s",
+                mask_url(options.repo_url),
+                options.branch,
+                memory.head[:12] or "nothing",
+                e,
+            )
             self.board.set_fact("fetchError", str(e))
             self._memory.failures += 0 if memory.head else 1
             return memory.head
         self.board.set_fact("fetchError", "")
         if memory.head and sha != memory.head and not is_ancestor(self._cache, memory.head, sha):
-            log.warning("%s: force-push detected: %s is not an ancestor of %s",
-                        options.branch, memory.head[:12], sha[:12])  # fmt: skip
+            log.warning(
+                "%s: force-push detected: %s is not an ancestor of %s",
+                options.branch,
+                memory.head[:12],
+                sha[:12],
+            )
         memory.head = sha
         self.board.set_fact("revision", sha)
         return sha
@@ -284,8 +293,12 @@ class Controller:
         validation = self._head_validation(head)
         plan = plan_targets(validation, head, self._memory.good, self._validation)
         for project, problems in plan.stranded.items():
-            log.warning("project %s: invalid at %s with no good revision: %s",
-                        project, head[:12], "; ".join(problems))  # fmt: skip
+            log.warning(
+                "project %s: invalid at %s with no good revision: %s",
+                project,
+                head[:12],
+                "; ".join(problems),
+            )
         removed = self._removed(validation, head)
         return Plan(plan.targets + removed, plan.good_revisions, plan.stranded)
 
@@ -364,8 +377,13 @@ class Controller:
         try:
             changes = self.applier.apply([planned.rendered], options)
         except ClusterError as e:
-            log.error("%s: apply of %s failed (%s): %s", target, planned.revision[:12],
-                      "retrying" if e.retriable else "not retriable", e)  # fmt: skip
+            log.error(
+                "%s: apply of %s failed (%s): %s",
+                target,
+                planned.revision[:12],
+                "retrying" if e.retriable else "not retriable",
+                e,
+            )
             self._record(TargetStatus(target, SyncState.FAILED, planned.revision, str(e)))
             return False
         failed = changes.failed

@@ -311,9 +311,17 @@ def _launch(name: str, workdir: Path, bin_dir: Path, deadline: float) -> Control
         argv = _apiserver_argv(bin_dir, workdir, etcd_port, api_port)
         procs.append(_spawn(argv, workdir / "apiserver.log"))
         cp = ControlPlane(
-            name, workdir, f"https://127.0.0.1:{api_port}", workdir / "certs" / "apiserver.crt",
-            admin_token, user_token, USER_NAME, workdir / "kubeconfig", procs[0].pid, procs[1].pid,
-        )  # fmt: skip
+            name,
+            workdir,
+            f"https://127.0.0.1:{api_port}",
+            workdir / "certs" / "apiserver.crt",
+            admin_token,
+            user_token,
+            USER_NAME,
+            workdir / "kubeconfig",
+            procs[0].pid,
+            procs[1].pid,
+        )
         _record_pids(cp)
         atexit.register(cp.stop)
         _wait(lambda: _apiserver_ready(cp), procs, workdir / "apiserver.log", deadline)
@@ -328,30 +336,39 @@ def _launch(name: str, workdir: Path, bin_dir: Path, deadline: float) -> Control
 def _etcd_argv(bin_dir: Path, workdir: Path, port: int, peer_port: int) -> list[str]:
     client, peer = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{peer_port}"
     return [
-        str(bin_dir / "etcd"), f"--data-dir={workdir / 'etcd'}",
-        f"--listen-client-urls={client}", f"--advertise-client-urls={client}",
-        f"--listen-peer-urls={peer}", f"--initial-advertise-peer-urls={peer}",
+        str(bin_dir / "etcd"),
+        f"--data-dir={workdir / 'etcd'}",
+        f"--listen-client-urls={client}",
+        f"--advertise-client-urls={client}",
+        f"--listen-peer-urls={peer}",
+        f"--initial-advertise-peer-urls={peer}",
         f"--initial-cluster=default={peer}",
         "--unsafe-no-fsync=true",  # disposable data: durability only costs time
         "--log-level=warn",
-    ]  # fmt: skip
+    ]
 
 
 def _apiserver_argv(bin_dir: Path, workdir: Path, etcd_port: int, port: int) -> list[str]:
     return [
-        str(bin_dir / "kube-apiserver"), f"--etcd-servers=http://127.0.0.1:{etcd_port}",
-        "--bind-address=127.0.0.1", f"--secure-port={port}", f"--cert-dir={workdir / 'certs'}",
+        str(bin_dir / "kube-apiserver"),
+        f"--etcd-servers=http://127.0.0.1:{etcd_port}",
+        "--bind-address=127.0.0.1",
+        f"--secure-port={port}",
+        f"--cert-dir={workdir / 'certs'}",
         # Room for a ClusterIP per notebook of a 1,000-project benchmark (a /24 holds 253).
         "--service-cluster-ip-range=10.0.0.0/16",
         "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
         f"--service-account-key-file={workdir / 'sa.key'}",
         f"--service-account-signing-key-file={workdir / 'sa.key'}",
-        "--authorization-mode=RBAC", f"--token-auth-file={workdir / 'tokens.csv'}",
-        "--disable-admission-plugins=ServiceAccount", "--allow-privileged=true",
+        "--authorization-mode=RBAC",
+        f"--token-auth-file={workdir / 'tokens.csv'}",
+        "--disable-admission-plugins=ServiceAccount",
+        "--allow-privileged=true",
         # Only loopback exists: no default route to take an address from, and no other API
         # server whose endpoints need reconciling.
-        "--advertise-address=127.0.0.1", "--endpoint-reconciler-type=none",
-    ]  # fmt: skip
+        "--advertise-address=127.0.0.1",
+        "--endpoint-reconciler-type=none",
+    ]
 
 
 def _spawn(argv: list[str], log_path: Path) -> subprocess.Popen[bytes]:
@@ -517,9 +534,12 @@ def _put_crd(cp: ControlPlane, path: Path) -> _CrdRef | MofangError:
     if status == 409 and answer.get("reason") == "AlreadyExists":
         name = str(answer.get("details", {}).get("name", ""))
         status, answer = api_call(
-            cp, "PATCH", f"{_CRD_API}/{name}{query}&force=true", body,
+            cp,
+            "PATCH",
+            f"{_CRD_API}/{name}{query}&force=true",
+            body,
             content_type="application/apply-patch+yaml",
-        )  # fmt: skip
+        )
     if status not in (200, 201):
         message = answer.get("message") or answer.get("text", "")
         return MofangError(f"CRD {path}: the API server answered {status}: {message}")

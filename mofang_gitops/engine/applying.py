@@ -180,9 +180,15 @@ def _write(
 
 
 def _failure(
-    cluster: Cluster, work: Work, options: ApplyOptions, err: ClusterError, reason: str,
-    diff: str, *, dry_run: bool,
-) -> ChangeSetEntry:  # fmt: skip
+    cluster: Cluster,
+    work: Work,
+    options: ApplyOptions,
+    err: ClusterError,
+    reason: str,
+    diff: str,
+    *,
+    dry_run: bool,
+) -> ChangeSetEntry:
     message = str(err).removeprefix(f"{err.subject}: ")
     if isinstance(err, ConflictError):
         return _entry(cluster, work, Action.FAILED, f"conflict: {message}", diff)
@@ -221,6 +227,11 @@ def _entry(
     cluster: Cluster, work: Work, action: Action, reason: str = "", diff: str = ""
 ) -> ChangeSetEntry:
     return ChangeSetEntry(
-        cluster.name, work.manifest.ref, action, reason, diff, work.manifest.api_version,
-        work.target,
-    )  # fmt: skip
+        cluster=cluster.name,
+        ref=work.manifest.ref,
+        action=action,
+        reason=reason,
+        diff=diff,
+        api_version=work.manifest.api_version,
+        target=work.target,
+    )

@@ -151,5 +151,8 @@ def write_inventory(cluster: Cluster, inventory: Inventory) -> None:
         cluster.apply(body, force=True)
     log.info(
         "%s:ConfigMap/%s/%s: inventory of %d objects",
-        cluster.name, SYSTEM_NAMESPACE, inventory.name, len(inventory.entries),
-    )  # fmt: skip
+        cluster.name,
+        SYSTEM_NAMESPACE,
+        inventory.name,
+        len(inventory.entries),
+    )

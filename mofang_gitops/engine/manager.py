@@ -153,10 +153,16 @@ class _ClusterRun:
     def execute(self) -> list[ChangeSetEntry]:
         self.read()
         works = [
-            Work(rt.target, m, self.live.get(m.ref), m.ref in self.inventories[rt.target].refs,
-                 self.live.error(m.ref))
-            for rt in self.targets for m in rt.manifests
-        ]  # fmt: skip
+            Work(
+                rt.target,
+                m,
+                self.live.get(m.ref),
+                m.ref in self.inventories[rt.target].refs,
+                self.live.error(m.ref),
+            )
+            for rt in self.targets
+            for m in rt.manifests
+        ]
         entries = self.apply_stages(works)
         return entries + self.record_and_prune(entries)
 
@@ -202,9 +208,10 @@ class _ClusterRun:
             done = apply_stage(self.cluster, group, self.options)
             entries.extend(done)
             crds = [
-                e.ref.name for e in done
+                e.ref.name
+                for e in done
                 if e.ref.kind == "CustomResourceDefinition" and e.action in _KEPT
-            ]  # fmt: skip
+            ]
             if stage is Stage.CLUSTER and crds and not self.options.dry_run:
                 wait_established(self.cluster, crds)
             self._report(str(stage), len(entries), len(works))
@@ -223,12 +230,16 @@ class _ClusterRun:
             return entries
         plans = {
             rt.target: plan_prune(
-                self.cluster.name, rt.target, kept[rt.target],
-                frozenset(m.ref for m in rt.manifests), self.live, self._prune_options(rt.target),
+                self.cluster.name,
+                rt.target,
+                kept[rt.target],
+                frozenset(m.ref for m in rt.manifests),
+                self.live,
+                self._prune_options(rt.target),
                 before=len(self.inventories[rt.target].entries),
             )
             for rt in self.targets
-        }  # fmt: skip
+        }
         candidates = [c for plan in plans.values() for c in plan.delete]
         deleted = self._delete(candidates)
         entries.extend(e for plan in plans.values() for e in plan.skipped)
@@ -236,9 +247,10 @@ class _ClusterRun:
         gone = {(e.target, e.ref) for e in deleted if e.action is Action.DELETED}
         for target, plan in plans.items():
             final = kept[target].replace(
-                e for e in kept[target].entries
+                e
+                for e in kept[target].entries
                 if e not in plan.forget and (target, e.ref) not in gone
-            )  # fmt: skip
+            )
             entries.extend(self._store(kept[target], final))
         self._report("prune", len(deleted), len(candidates))
         return entries
@@ -260,28 +272,40 @@ class _ClusterRun:
         try:
             write_inventory(self.cluster, after)
         except ClusterError as err:
-            ref = ObjectRef("", "ConfigMap", SYSTEM_NAMESPACE, after.name)
-            return [ChangeSetEntry(self.cluster.name, ref, Action.FAILED, f"inventory: {err}")]
+            ref = ObjectRef(group="", kind="ConfigMap", namespace=SYSTEM_NAMESPACE, name=after.name)
+            failed = ChangeSetEntry(
+                cluster=self.cluster.name, ref=ref, action=Action.FAILED, reason=f"inventory: {err}"
+            )
+            return [failed]
         return []
 
     def _delete(self, candidates: list[Candidate]) -> list[ChangeSetEntry]:
         if self.options.dry_run:  # no request: a planned deletion is reported as such
             return [
-                ChangeSetEntry(self.cluster.name, c.entry.ref, Action.DELETED, "removed from git",
-                               "", c.entry.api_version, c.target)
+                ChangeSetEntry(
+                    cluster=self.cluster.name,
+                    ref=c.entry.ref,
+                    action=Action.DELETED,
+                    reason="removed from git",
+                    api_version=c.entry.api_version,
+                    target=c.target,
+                )
                 for _, group in group_by_stage(candidates, lambda c: c.entry.ref, reverse=True)
                 for c in group
-            ]  # fmt: skip
+            ]
         options = PruneOptions(concurrency=self.options.concurrency)
         return delete_stale(self.cluster, candidates, options)
 
     def _prune_options(self, target: Target) -> PruneOptions:
         o = self.options
         return PruneOptions(
-            dry_run=o.dry_run, allow_empty=o.allow_empty_prune, allow_mass=o.allow_mass_prune,
+            dry_run=o.dry_run,
+            allow_empty=o.allow_empty_prune,
+            allow_mass=o.allow_mass_prune,
             project_removed=target.project in o.removed_projects,
-            allow_namespace_deletion=o.allow_namespace_deletion, concurrency=o.concurrency,
-        )  # fmt: skip
+            allow_namespace_deletion=o.allow_namespace_deletion,
+            concurrency=o.concurrency,
+        )
 
     def _report(self, stage: str, done: int, total: int) -> None:
         if self.progress is not None:
@@ -300,7 +324,14 @@ def _covered(
 
 def _fail_all(cluster: str, targets: list[RenderedTarget], reason: str) -> list[ChangeSetEntry]:
     return [
-        ChangeSetEntry(cluster, m.ref, Action.FAILED, reason, "", m.api_version, rt.target)
+        ChangeSetEntry(
+            cluster=cluster,
+            ref=m.ref,
+            action=Action.FAILED,
+            reason=reason,
+            api_version=m.api_version,
+            target=rt.target,
+        )
         for rt in targets
         for m in rt.manifests
     ]

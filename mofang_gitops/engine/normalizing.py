@@ -142,9 +142,14 @@ class _Walker:
             self.doubts.append(path)  # a scalar where we own a structure: the schema moved
 
     def mapping(
-        self, d: dict[str, Any], live: Any, fields: Fields, path: FieldPath, keys: frozenset[str],
+        self,
+        d: dict[str, Any],
+        live: Any,
+        fields: Fields,
+        path: FieldPath,
+        keys: frozenset[str],
         in_meta: bool,
-    ) -> None:  # fmt: skip
+    ) -> None:
         if not isinstance(live, dict):
             self.changed.append(path)
             return
@@ -195,9 +200,14 @@ class _Walker:
             self.keyed_item(item, live, keyed, fields, path, in_meta)
 
     def keyed_item(
-        self, item: Any, live: list[Any], keyed: list[tuple[dict[str, Any], str]],
-        fields: Fields, path: FieldPath, in_meta: bool,
-    ) -> None:  # fmt: skip
+        self,
+        item: Any,
+        live: list[Any],
+        keyed: list[tuple[dict[str, Any], str]],
+        fields: Fields,
+        path: FieldPath,
+        in_meta: bool,
+    ) -> None:
         if not isinstance(item, dict):
             self.doubts.append(path)
             return

@@ -171,4 +171,11 @@ def _skip(cluster: str, target: Target, entry: InventoryEntry, reason: str) -> C
 def _entry(
     cluster: str, target: Target, entry: InventoryEntry, action: Action, reason: str
 ) -> ChangeSetEntry:
-    return ChangeSetEntry(cluster, entry.ref, action, reason, "", entry.api_version, target)
+    return ChangeSetEntry(
+        cluster=cluster,
+        ref=entry.ref,
+        action=action,
+        reason=reason,
+        api_version=entry.api_version,
+        target=target,
+    )

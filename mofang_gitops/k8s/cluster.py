@@ -260,9 +260,11 @@ class Cluster:
                 config = Configuration()
                 try:
                     load_kube_config(  # type: ignore[no-untyped-call]
-                        self.kubeconfig, self.context, client_configuration=config,
+                        self.kubeconfig,
+                        self.context,
+                        client_configuration=config,
                         persist_config=False,
-                    )  # fmt: skip
+                    )
                 except Exception as e:  # the loader raises several unrelated types
                     raise ClusterError(
                         self.name, f"cannot load kubeconfig context {self.context!r}: {e}"
@@ -333,9 +335,13 @@ class Cluster:
         self.stats.record(verb, dry_run=dry_run)
         try:
             request = api.param_serialize(
-                method, path, query_params=query, header_params=headers, body=body,
+                method,
+                path,
+                query_params=query,
+                header_params=headers,
+                body=body,
                 auth_settings=["BearerToken"],
-            )  # fmt: skip
+            )
             response = api.call_api(*request, _request_timeout=(10, self.timeout))
             raw = response.read()
         except (urllib3.exceptions.HTTPError, OSError) as e:
@@ -461,11 +467,16 @@ class Cluster:
         info = self.resource(str(body["apiVersion"]), kind)
         query = [("fieldManager", MANAGER), ("force", "true" if force else "false")]
         status, result = self.request(
-            "PATCH", info.path(namespace, name),
-            subject=object_id(self.name, kind, namespace, name), verb="apply", query=query,
+            "PATCH",
+            info.path(namespace, name),
+            subject=object_id(self.name, kind, namespace, name),
+            verb="apply",
+            query=query,
             body=json.dumps(body).encode(),
-            content_type=APPLY_CONTENT_TYPE, dry_run=dry_run, retry_conflicts=False,
-        )  # fmt: skip
+            content_type=APPLY_CONTENT_TYPE,
+            dry_run=dry_run,
+            retry_conflicts=False,
+        )
         return ApplyResult(result, status == 201)
 
     def delete(
@@ -489,10 +500,13 @@ class Cluster:
             options["preconditions"] = {"uid": uid}
         try:
             self.request(
-                "DELETE", info.path(namespace, name),
-                subject=object_id(self.name, kind, namespace, name), verb="delete",
-                body=options, dry_run=dry_run,
-            )  # fmt: skip
+                "DELETE",
+                info.path(namespace, name),
+                subject=object_id(self.name, kind, namespace, name),
+                verb="delete",
+                body=options,
+                dry_run=dry_run,
+            )
         except NotFoundError:
             return False
         return True

@@ -146,9 +146,13 @@ def _blame(
 
 
 def _platform_overflow(
-    repo: Repo, index: int, group: ResourceGroup, d: int, kept: Decimal,
+    repo: Repo,
+    index: int,
+    group: ResourceGroup,
+    d: int,
+    kept: Decimal,
     holders: Mapping[str, Amount],
-) -> Problem:  # fmt: skip
+) -> Problem:
     assert repo.platform is not None
     what = DIMENSIONS[d]
     shares = ", ".join(f"{p} {_fmt(what, a[d])}" for p, a in sorted(holders.items()) if a[d])
