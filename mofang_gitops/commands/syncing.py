@@ -11,6 +11,7 @@ import sys
 
 from mofang_gitops.commands.common import check_filters, load_validated, print_problems, use_color
 from mofang_gitops.engine import (
+    RUN_SKIPPED,
     Action,
     ApplyOptions,
     ChangeSet,
@@ -20,7 +21,6 @@ from mofang_gitops.engine import (
     format_json,
     format_text,
 )
-from mofang_gitops.engine.applying import RUN_SKIPPED
 from mofang_gitops.errors import UsageError
 from mofang_gitops.rendering import render_repo
 

@@ -15,12 +15,16 @@ import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from mofang_gitops.controller.plans import ControllerState
-from mofang_gitops.engine.applying import ApplyOptions
-from mofang_gitops.engine.changesets import ChangeSet
-from mofang_gitops.engine.inventory import LABEL_INVENTORY, Inventory, find_inventories
+from mofang_gitops.engine import (
+    LABEL_INVENTORY,
+    ApplyOptions,
+    ChangeSet,
+    Inventory,
+    ResourceManager,
+    find_inventories,
+)
 from mofang_gitops.errors import NotFoundError
 from mofang_gitops.k8s.cluster import Cluster
 from mofang_gitops.manifests import (
@@ -60,14 +64,10 @@ class EngineApplier:
 
     def apply(self, targets: Sequence[RenderedTarget], options: ApplyOptions) -> ChangeSet:
         """Apply ``targets`` with the engine; per-object failures come back as entries."""
-        from mofang_gitops.engine.manager import ResourceManager  # being written alongside
-
         for rendered in targets:
             self._contexts[rendered.target.cluster] = rendered.kube_context
             self.cluster(rendered.target.cluster, rendered.kube_context)
-        manager: Any = ResourceManager(dict(self._clusters))
-        changes: ChangeSet = manager.apply(list(targets), options)
-        return changes
+        return ResourceManager(dict(self._clusters)).apply(list(targets), options)
 
     def inventories(self, cluster: str, kube_context: str = "") -> list[Inventory]:
         """Every inventory stored in ``cluster`` (one LIST of ``mofang-system`` ConfigMaps).

@@ -39,10 +39,7 @@ from mofang_gitops.controller.statuses import (
     SyncState,
     TargetStatus,
 )
-from mofang_gitops.engine.applying import ApplyOptions
-from mofang_gitops.engine.changesets import Action, ChangeSet
-from mofang_gitops.engine.inventory import Inventory
-from mofang_gitops.engine.pruning import PROTECTED_KINDS
+from mofang_gitops.engine import PROTECTED_KINDS, Action, ApplyOptions, ChangeSet, Inventory
 from mofang_gitops.errors import ClusterError, GitError
 from mofang_gitops.manifests import RenderedTarget, Target
 from mofang_gitops.sources.git import (

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from mofang_gitops.engine.inventory import Inventory
+from mofang_gitops.engine import Inventory
 from mofang_gitops.errors import GitError, Problem
 from mofang_gitops.manifests import RenderedTarget, Target
 from mofang_gitops.rendering import render_repo

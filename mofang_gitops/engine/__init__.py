@@ -1,10 +1,10 @@
 """Diff, apply and prune rendered objects on live clusters (model: fluxcd/pkg ``ssa``).
 
-The CLI and the controller need only :class:`ResourceManager`, :class:`ApplyOptions` and the
-change-set formatters; the modules below are one per verb.
+The CLI and the controller import only what this package exports (an import-linter contract
+keeps them out of the submodules); the modules below are one per verb.
 """
 
-from mofang_gitops.engine.applying import ApplyOptions
+from mofang_gitops.engine.applying import RUN_SKIPPED, ApplyOptions
 from mofang_gitops.engine.changesets import (
     Action,
     ChangeSet,
@@ -12,16 +12,23 @@ from mofang_gitops.engine.changesets import (
     format_json,
     format_text,
 )
+from mofang_gitops.engine.inventory import LABEL_INVENTORY, Inventory, find_inventories
 from mofang_gitops.engine.manager import Progress, ResourceManager, connect
+from mofang_gitops.engine.pruning import PROTECTED_KINDS
 
 __all__ = [
+    "LABEL_INVENTORY",
+    "PROTECTED_KINDS",
+    "RUN_SKIPPED",
     "Action",
     "ApplyOptions",
     "ChangeSet",
     "ChangeSetEntry",
+    "Inventory",
     "Progress",
     "ResourceManager",
     "connect",
+    "find_inventories",
     "format_json",
     "format_text",
 ]
