@@ -6,7 +6,14 @@ than a pure-Python parser on thousands of files) and turned into plain data here
 * every value keeps its ``line:column`` for error messages;
 * anchors/aliases are refused before anything is expanded (no alias bombs), as are duplicate
   keys, custom tags, non-UTF-8 bytes and files over the size cap;
-* plain scalars resolve by the YAML 1.2 core schema (``no`` stays a string, ``010`` is 10).
+* plain scalars resolve by the YAML 1.2 core schema (``no`` stays a string, ``010`` is 10);
+* U+0085, U+2028 and U+2029 written as such are refused with their position: libyaml's scanner
+  follows YAML 1.1, where they are line breaks, and folds them into a space inside quoted and
+  flow scalars (U+0085 becomes ``" "``, spaces around U+2028 vanish), ends a plain scalar or a
+  comment with them (the rest of a comment line becomes YAML), and counts them as lines so every
+  later ``line:column`` disagrees with editors. Refusing them before libyaml sees the text is the
+  only depth at which they can still be reported rather than rewritten. Their double-quoted escapes
+  reach the models unchanged, and the string kinds refuse them by name.
 
 Rendered manifests are our own text: a line-based reader built on the C JSON decoder reads them
 (every value the templates write is JSON), giving exactly what the C safe loader gives, which
@@ -17,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +35,18 @@ from mofang_gitops.errors import Location
 
 MAX_FILE_BYTES = 256 * 1024
 MAX_NODES = 20_000
+MAX_NUMBER_DIGITS = 64
+"""Longest plain integer a spec may write; longer numbers are no bound a cluster has."""
+_YAML11_BREAKS = re.compile("[\x85\u2028\u2029]")
+_CONTROL_NAMES = {
+    "\x00": "NULL",
+    "\t": "CHARACTER TABULATION",
+    "\n": "LINE FEED",
+    "\r": "CARRIAGE RETURN",
+    "\x1b": "ESCAPE",
+    "\x7f": "DELETE",
+    "\x85": "NEXT LINE (NEL)",
+}
 
 _SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SafeDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -127,12 +147,21 @@ def load_documents(path: str, content: bytes, max_bytes: int = MAX_FILE_BYTES) -
         ) from e
     if text.startswith("\ufeff"):
         text = text[1:]
+    _refuse_yaml11_breaks(path, text)
     try:
         nodes = list(yaml.compose_all(text, Loader=_SpecLoader))
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         loc = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path)
         raise YAMLFileError(loc, f"invalid YAML: {e.problem or e.context}") from e
+    except yaml.reader.ReaderError as e:  # a character YAML refuses; libyaml counts bytes
+        index = len(text.encode("utf-8")[: e.position].decode("utf-8", errors="ignore"))
+        line, column = _position(text, index)
+        raise YAMLFileError(
+            Location(path, line, column),
+            f"{describe_character(chr(e.character))} is not allowed",
+            "remove it",
+        ) from e
     except yaml.YAMLError as e:
         raise YAMLFileError(Location(path), f"invalid YAML: {e}") from e
     documents = []
@@ -143,6 +172,34 @@ def load_documents(path: str, content: bytes, max_bytes: int = MAX_FILE_BYTES) -
         data = builder.build(node, ())
         documents.append(Document(path, index, data, builder.positions))
     return documents
+
+
+def describe_character(char: str) -> str:
+    """``U+2028 LINE SEPARATOR``: the code point and the name people can look up."""
+    name = unicodedata.name(char, "") or _CONTROL_NAMES.get(char, "")
+    if not name:
+        category = unicodedata.category(char)
+        name = {"Cc": "control character", "Cs": "lone surrogate"}.get(category, "noncharacter")
+    return f"U+{ord(char):04X} {name}"
+
+
+def _position(text: str, index: int) -> tuple[int, int]:
+    """1-based ``(line, column)`` of a character index, counting only line feeds as breaks."""
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def _refuse_yaml11_breaks(path: str, text: str) -> None:
+    """Refuse the characters libyaml reads as line breaks and editors do not (see above)."""
+    found = _YAML11_BREAKS.search(text)
+    if found is None:
+        return
+    line, column = _position(text, found.start())
+    raise YAMLFileError(
+        Location(path, line, column),
+        f"{describe_character(found.group())} is not allowed",
+        "YAML 1.1 readers take it for a line break; remove it (or write a real line break)",
+    )
 
 
 class _Builder:
@@ -178,7 +235,10 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*at, i)) for i, item in enumerate(node.value)]
         assert isinstance(node, yaml.ScalarNode)
-        return _resolve_scalar(node)
+        try:
+            return _resolve_scalar(node)
+        except ValueError as e:
+            raise self.fail(node, str(e), f"at most {MAX_NUMBER_DIGITS} digits") from e
 
     def build_mapping(self, node: yaml.MappingNode, at: FieldPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -212,12 +272,12 @@ def _resolve_scalar(node: yaml.ScalarNode) -> Any:
         return True
     if _BOOL_FALSE.match(value):
         return False
-    if _INT.match(value):
-        return int(value)
-    if _INT_OCT.match(value):
-        return int(value[2:], 8)
-    if _INT_HEX.match(value):
-        return int(value[2:], 16)
+    if _INT.match(value) or _INT_OCT.match(value) or _INT_HEX.match(value):
+        if len(value) > MAX_NUMBER_DIGITS:
+            raise ValueError(f"a number of {len(value)} digits is not allowed")
+        if _INT.match(value):
+            return int(value)
+        return int(value[2:], 8 if value[1] == "o" else 16)
     if _FLOAT.match(value) and any(c.isdigit() for c in value):
         return float(value)
     if value in (".inf", "+.inf", ".Inf", "+.Inf"):

@@ -8,15 +8,19 @@ from pydantic import Field, model_validator
 
 from mofang_gitops.models.base import (
     DNS1123_LABEL,
+    MAX_REPLICAS,
+    ByteQuantity,
+    CpuQuantity,
     Duration,
+    GpuCount,
     LabelKey,
     LabelValue,
     Name,
-    Quantity,
     SpecDocument,
     StrictModel,
     register,
 )
+from mofang_gitops.models.text import Address, ImageKey, RegistryPrefix, SingleLine, Text
 
 HOSTNAME = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 IMAGE_REF = (
@@ -24,6 +28,10 @@ IMAGE_REF = (
     r"(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
 )
 ABS_PATH = r"^/([A-Za-z0-9._-]+/?)*$"
+AbsPath = Annotated[str, SingleLine, Field(pattern=ABS_PATH, max_length=1024)]
+"""An absolute path of letters, digits, ``.``, ``_`` and ``-`` (at most 1024 characters)."""
+HostName = Annotated[str, SingleLine, Field(pattern=HOSTNAME, max_length=253)]
+"""A DNS host name."""
 
 
 class Cluster(StrictModel):
@@ -33,9 +41,9 @@ class Cluster(StrictModel):
     """Cluster name used by resource groups and environments."""
     role: Literal["central", "edge"] = "central"
     """``central`` runs the platform; ``edge`` clusters compute where the data lives."""
-    region: str = Field(default="", max_length=63)
-    """Free-form region, for people."""
-    context: str = Field(default="", max_length=253, pattern=r"^[A-Za-z0-9@:._/-]*$")
+    region: Annotated[str, SingleLine, Field(max_length=63)] = ""
+    """Free-form region, for people (one line, at most 63 characters)."""
+    context: Annotated[str, SingleLine, Field(max_length=253, pattern=r"^[A-Za-z0-9@:._/-]*$")] = ""
     """kubeconfig context used to reach it; defaults to the cluster name."""
 
     @property
@@ -60,18 +68,20 @@ class Toleration(StrictModel):
 class Capacity(StrictModel):
     """What a resource group can hand out in total."""
 
-    cpu: Quantity
-    """CPU cores."""
-    memory: Quantity
-    """Memory."""
-    gpu: int = Field(default=0, ge=0)
-    """GPUs (or vGPU units)."""
+    cpu: CpuQuantity
+    """CPU cores; at most 10000000."""
+    memory: ByteQuantity
+    """Memory; at most 1Ei."""
+    gpu: GpuCount = 0
+    """GPUs (or vGPU units); at most 1000000."""
 
 
 class GpuSpec(StrictModel):
     """The GPUs of a resource group."""
 
-    type: str = Field(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9._-]+$")
+    type: Annotated[
+        str, SingleLine, Field(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9._-]+$")
+    ]
     """Model, for people and labels: ``A100``, ``T4``."""
     resource: LabelKey = "nvidia.com/gpu"
     """Extended resource name pods request; a vGPU resource such as ``volcano.sh/vgpu-number``
@@ -85,10 +95,10 @@ class ResourceGroup(StrictModel):
     """Resource group name."""
     cluster: Name
     """The cluster whose nodes form this group."""
-    nodeSelector: dict[LabelKey, LabelValue] = Field(min_length=1)
-    """Node labels that select the group's nodes."""
-    tolerations: list[Toleration] = Field(default_factory=list)
-    """Tolerations for the group's taints."""
+    nodeSelector: dict[LabelKey, LabelValue] = Field(min_length=1, max_length=64)
+    """Node labels that select the group's nodes (at most 64)."""
+    tolerations: list[Toleration] = Field(default_factory=list, max_length=64)
+    """Tolerations for the group's taints (at most 64)."""
     capacity: Capacity
     """Total capacity; quotas summed over projects and environments must fit in it."""
     gpu: GpuSpec | None = None
@@ -104,32 +114,40 @@ class ResourceGroup(StrictModel):
 class CephFS(StrictModel):
     """The CephFS cluster that backs every storage tier."""
 
-    monitors: list[str] = Field(min_length=1)
-    """Monitor addresses ``host:port``."""
-    user: str = Field(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9._-]+$")
+    monitors: list[Address] = Field(min_length=1, max_length=16)
+    """Monitor addresses ``host:port`` (at most 16)."""
+    user: Annotated[
+        str, SingleLine, Field(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9._-]+$")
+    ]
     """Ceph user."""
     secretRef: Name
     """Name of the Secret holding the Ceph key."""
     secretNamespace: Name = "mofang-system"
     """Namespace of that Secret."""
-    rootPath: str = Field(pattern=ABS_PATH)
+    rootPath: AbsPath
     """CephFS directory under which ``user/``, ``project/`` and ``global`` live."""
-    driver: str = Field(default="cephfs.csi.ceph.com", pattern=r"^[a-z0-9.-]+$", max_length=63)
+    driver: Annotated[str, SingleLine, Field(pattern=r"^[a-z0-9.-]+$", max_length=63)] = (
+        "cephfs.csi.ceph.com"
+    )
     """CSI driver serving CephFS (the in-tree cephfs plugin stopped working in Kubernetes 1.31)."""
-    clusterID: str = Field(default="ceph", pattern=r"^[A-Za-z0-9._-]+$", max_length=63)
+    clusterID: Annotated[str, SingleLine, Field(pattern=r"^[A-Za-z0-9._-]+$", max_length=63)] = (
+        "ceph"
+    )
     """ceph-csi cluster ID (the entry of its config map that lists these monitors)."""
-    fsName: str = Field(default="cephfs", pattern=r"^[A-Za-z0-9._-]+$", max_length=63)
+    fsName: Annotated[str, SingleLine, Field(pattern=r"^[A-Za-z0-9._-]+$", max_length=63)] = (
+        "cephfs"
+    )
     """CephFS file system name."""
 
 
 class Mounts(StrictModel):
     """Where each storage tier is mounted inside containers."""
 
-    user: str = Field(default="/home/jovyan/work", pattern=ABS_PATH)
+    user: AbsPath = "/home/jovyan/work"
     """The owner's personal directory."""
-    project: str = Field(default="/mnt/project", pattern=ABS_PATH)
+    project: AbsPath = "/mnt/project"
     """The project's shared directory."""
-    global_: str = Field(default="/mnt/global", pattern=ABS_PATH, alias="global")
+    global_: AbsPath = Field(default="/mnt/global", alias="global")
     """Platform-wide read-only data."""
 
 
@@ -140,50 +158,57 @@ class Storage(StrictModel):
     """CephFS connection."""
     mounts: Mounts = Field(default_factory=Mounts)
     """Mount paths per tier."""
-    userCapacity: Quantity = "100Gi"
-    """Size of each user volume."""
-    globalCapacity: Quantity = "10Ti"
-    """Size of the global volume."""
+    userCapacity: ByteQuantity = "100Gi"
+    """Size of each user volume; at most 1Ei."""
+    globalCapacity: ByteQuantity = "10Ti"
+    """Size of the global volume; at most 1Ei."""
 
 
 class Ingress(StrictModel):
     """How notebooks are reached: an Istio gateway and a host."""
 
-    gateway: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    gateway: Annotated[
+        str,
+        SingleLine,
+        Field(
+            max_length=253,
+            pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        ),
+    ]
     """``namespace/name`` of the Istio Gateway."""
-    host: str = Field(pattern=HOSTNAME, max_length=253)
+    host: HostName
     """Host name of the platform."""
 
 
 class Image(StrictModel):
     """A curated image people can name instead of writing a full reference."""
 
-    image: str = Field(pattern=IMAGE_REF, max_length=255)
+    image: Annotated[str, SingleLine, Field(pattern=IMAGE_REF, max_length=255)]
     """Full image reference; must come from an allowed registry."""
-    description: str = Field(default="", max_length=200)
-    """For people."""
+    description: Text = ""
+    """For people (one line, at most 200 characters)."""
 
 
 class NotebookPolicy(StrictModel):
     """Limits for one notebook."""
 
-    maxCpu: Quantity = "16"
-    """Most CPU a notebook may request."""
-    maxMemory: Quantity = "64Gi"
-    """Most memory a notebook may request."""
-    maxGpu: int = Field(default=2, ge=0)
-    """Most GPUs a notebook may request."""
+    maxCpu: CpuQuantity = "16"
+    """Most CPU a notebook may request (at most 10000000)."""
+    maxMemory: ByteQuantity = "64Gi"
+    """Most memory a notebook may request (at most 1Ei)."""
+    maxGpu: GpuCount = 2
+    """Most GPUs a notebook may request (at most 1000000)."""
     idleTimeout: Duration = "72h"
-    """Longest idle timeout; also the default."""
+    """Longest idle timeout; also the default (at most 366d)."""
 
 
 class TrainingPolicy(StrictModel):
     """Limits for one training job."""
 
-    maxWorkers: int = Field(default=64, ge=1)
-    """Most replicas of any one role."""
-    maxGpuPerWorker: int = Field(default=8, ge=0)
-    """Most GPUs per replica."""
+    maxWorkers: int = Field(default=64, ge=1, le=MAX_REPLICAS)
+    """Most replicas of any one role (at most 10000)."""
+    maxGpuPerWorker: GpuCount = 8
+    """Most GPUs per replica (at most 1000000)."""
 
 
 NamespacePattern = Annotated[str, Field(pattern=r"^[a-z0-9*?-]+$", max_length=63)]
@@ -228,18 +253,18 @@ class Policies(StrictModel):
 class PlatformSpec(StrictModel):
     """Clusters, resource groups, storage, ingress, images, registries and policies."""
 
-    clusters: list[Cluster] = Field(min_length=1)
-    """Every cluster of the platform."""
-    resourceGroups: list[ResourceGroup] = Field(min_length=1)
-    """Node pools projects can be given."""
+    clusters: list[Cluster] = Field(min_length=1, max_length=256)
+    """Every cluster of the platform (at most 256)."""
+    resourceGroups: list[ResourceGroup] = Field(min_length=1, max_length=1000)
+    """Node pools projects can be given (at most 1000)."""
     storage: Storage
     """CephFS storage tiers."""
     ingress: Ingress
     """Istio ingress for notebooks."""
-    images: dict[str, Image] = Field(default_factory=dict)
-    """Curated images by short name."""
-    registries: list[str] = Field(min_length=1)
-    """Allowed image registry prefixes, e.g. ``registry.example.com/``."""
+    images: dict[ImageKey, Image] = Field(default_factory=dict, max_length=1000)
+    """Curated images by short name (at most 1000)."""
+    registries: list[RegistryPrefix] = Field(min_length=1, max_length=256)
+    """Allowed image registry prefixes, e.g. ``registry.example.com/`` (at most 256)."""
     policies: Policies = Field(default_factory=Policies)
     """Platform policies."""
 
@@ -266,23 +291,23 @@ class Platform(SpecDocument):
 class NotebookPolicyOverride(StrictModel):
     """Per-environment override of notebook limits; unset fields keep the platform value."""
 
-    maxCpu: Quantity | None = None
-    """Most CPU."""
-    maxMemory: Quantity | None = None
-    """Most memory."""
-    maxGpu: int | None = Field(default=None, ge=0)
-    """Most GPUs."""
+    maxCpu: CpuQuantity | None = None
+    """Most CPU (at most 10000000)."""
+    maxMemory: ByteQuantity | None = None
+    """Most memory (at most 1Ei)."""
+    maxGpu: GpuCount | None = None
+    """Most GPUs (at most 1000000)."""
     idleTimeout: Duration | None = None
-    """Longest idle timeout."""
+    """Longest idle timeout (at most 366d)."""
 
 
 class TrainingPolicyOverride(StrictModel):
     """Per-environment override of training limits."""
 
-    maxWorkers: int | None = Field(default=None, ge=1)
-    """Most replicas of any one role."""
-    maxGpuPerWorker: int | None = Field(default=None, ge=0)
-    """Most GPUs per replica."""
+    maxWorkers: int | None = Field(default=None, ge=1, le=MAX_REPLICAS)
+    """Most replicas of any one role (at most 10000)."""
+    maxGpuPerWorker: GpuCount | None = None
+    """Most GPUs per replica (at most 1000000)."""
 
 
 class PolicyOverrides(StrictModel):
@@ -299,11 +324,13 @@ class PolicyOverrides(StrictModel):
 class EnvironmentSpec(StrictModel):
     """Where an environment runs and how its namespaces are named."""
 
-    clusters: list[Name] = Field(min_length=1)
+    clusters: list[Name] = Field(min_length=1, max_length=256)
     """Clusters of the environment."""
-    namespace: str = Field(default="{project}", pattern=r"^[a-z0-9{}-]+$", max_length=63)
+    namespace: Annotated[str, SingleLine, Field(pattern=r"^[a-z0-9{}-]+$", max_length=63)] = (
+        "{project}"
+    )
     """Namespace pattern; ``{project}`` and ``{environment}`` are replaced."""
-    host: str | None = Field(default=None, pattern=HOSTNAME, max_length=253)
+    host: HostName | None = None
     """Notebook host for this environment; defaults to the platform ingress host."""
     policies: PolicyOverrides | None = None
     """Policy overrides for this environment."""

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
 from mofang_gitops.models.base import (
+    ByteQuantity,
+    CpuQuantity,
+    GpuCount,
     Name,
-    Quantity,
     SpecDocument,
     StrictModel,
     UserName,
     register,
 )
+from mofang_gitops.models.text import MultiLine
 
 
 class Member(StrictModel):
@@ -28,16 +31,16 @@ class Member(StrictModel):
 class ProjectSpec(StrictModel):
     """Owners, members, environments and allowed resource groups of a team."""
 
-    owners: list[UserName] = Field(min_length=1)
-    """People who own the project (admin role, required reviewers of its files)."""
-    members: list[Member] = Field(default_factory=list)
-    """Other people and their roles."""
-    environments: list[Name] = Field(min_length=1)
-    """Environments the project's workloads deploy to."""
-    resourceGroups: list[Name] = Field(min_length=1)
-    """Resource groups the project may use."""
-    description: str = Field(default="", max_length=500)
-    """For people."""
+    owners: list[UserName] = Field(min_length=1, max_length=100)
+    """People who own the project (admin role, required reviewers of its files; at most 100)."""
+    members: list[Member] = Field(default_factory=list, max_length=1000)
+    """Other people and their roles (at most 1000)."""
+    environments: list[Name] = Field(min_length=1, max_length=64)
+    """Environments the project's workloads deploy to (at most 64)."""
+    resourceGroups: list[Name] = Field(min_length=1, max_length=256)
+    """Resource groups the project may use (at most 256)."""
+    description: Annotated[str, MultiLine, Field(max_length=500)] = ""
+    """For people; several lines allowed, at most 500 characters."""
 
 
 @register
@@ -60,12 +63,12 @@ class Project(SpecDocument):
 class GroupQuota(StrictModel):
     """The share of one resource group a project may request per environment namespace."""
 
-    cpu: Quantity
-    """CPU cores."""
-    memory: Quantity
-    """Memory."""
-    gpu: int = Field(default=0, ge=0)
-    """GPUs."""
+    cpu: CpuQuantity
+    """CPU cores; at most 10000000."""
+    memory: ByteQuantity
+    """Memory; at most 1Ei."""
+    gpu: GpuCount = 0
+    """GPUs; at most 1000000."""
 
 
 class QueueSpec(StrictModel):
@@ -80,10 +83,10 @@ class QueueSpec(StrictModel):
 class QuotaSpec(StrictModel):
     """Per resource group CPU/memory/GPU, storage, and the Volcano queue."""
 
-    resourceGroups: dict[Name, GroupQuota] = Field(min_length=1)
+    resourceGroups: dict[Name, GroupQuota] = Field(min_length=1, max_length=256)
     """Quota per resource group."""
-    storage: Quantity = "0"
-    """Total storage requests (also the project volume size)."""
+    storage: ByteQuantity = "0"
+    """Total storage requests (also the project volume size); at most 1Ei."""
     queue: QueueSpec = Field(default_factory=QueueSpec)
     """Volcano queue settings."""
 

@@ -33,16 +33,30 @@ _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 QUANTITY_PATTERN = _QUANTITY.pattern
 DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h|d))+$"
 
+MAX_QUANTITY_CHARS = 32
+"""Longer text is no quantity a cluster could hold; refused before any arithmetic."""
+MAX_EXPONENT = 30
+"""Largest ``e`` exponent accepted (``1e30``); ``1e1000000`` is refused without being computed."""
+MAX_DURATION_CHARS = 32
+MAX_DURATION = timedelta(days=366)
+"""Longest duration any field takes: a year (every Kubernetes seconds field holds it)."""
+
 
 def parse_quantity(value: str | int | float) -> Decimal:
     """Return the numeric value of a Kubernetes quantity; raise ValueError when malformed."""
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a quantity")
     if isinstance(value, int | float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"{value!r} is not a finite quantity")
         if value < 0:
             raise ValueError(f"{value!r} is negative; quantities must be >= 0")
-        return Decimal(str(value))
-    match = _QUANTITY.match(value.strip())
+        if isinstance(value, int) and value.bit_length() > 128:
+            raise ValueError("the number is far larger than any cluster holds")
+        return Decimal(repr(value) if isinstance(value, float) else value)
+    if len(value) > MAX_QUANTITY_CHARS:
+        raise ValueError(f"a quantity has at most {MAX_QUANTITY_CHARS} characters")
+    match = _QUANTITY.match(value.strip(" "))
     if not match:
         raise ValueError(f"{value!r} is not a Kubernetes quantity (examples: 500m, 4, 16Gi, 2Ti)")
     number, exponent, suffix = match.groups()
@@ -51,7 +65,12 @@ def parse_quantity(value: str | int | float) -> Decimal:
     except InvalidOperation as e:  # pragma: no cover - the regex already guards this
         raise ValueError(f"{value!r} is not a number") from e
     if exponent:
-        return base * (Decimal(10) ** int(exponent[1:]))
+        power = int(exponent[1:])
+        if abs(power) > MAX_EXPONENT:
+            raise ValueError(
+                f"{value!r}: exponent {power} is out of range (at most {MAX_EXPONENT})"
+            )
+        return base.scaleb(power)
     suffix = suffix or ""
     if suffix in _BINARY:
         return base * _BINARY[suffix]
@@ -63,7 +82,7 @@ def normalize_quantity(value: str | int | float) -> str:
     parse_quantity(value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    return str(value).strip(" ")
 
 
 def format_cpu(cores: Decimal) -> str:
@@ -84,12 +103,14 @@ def format_bytes(amount: Decimal) -> str:
 
 def parse_duration(value: str) -> timedelta:
     """Return a duration such as ``24h``, ``1h30m``, ``90s``, ``2d``; raise ValueError otherwise."""
-    text = value.strip()
-    if not re.fullmatch(DURATION_PATTERN, text):
+    text = value.strip(" ")
+    if len(text) > MAX_DURATION_CHARS or not re.fullmatch(DURATION_PATTERN, text):
         raise ValueError(f"{value!r} is not a duration (examples: 30s, 5m, 1h30m, 24h, 7d)")
     seconds = sum(
         float(number) * _DURATION_UNITS[unit] for number, unit in _DURATION_PART.findall(text)
     )
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"{value!r} is longer than {MAX_DURATION.days}d, the longest accepted")
     return timedelta(seconds=seconds)
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import date
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from mofang_gitops.models.base import (
+    MAX_REPLICAS,
     Duration,
     EnvVarName,
     MountTier,
@@ -19,9 +21,26 @@ from mofang_gitops.models.base import (
     UserName,
     register,
 )
+from mofang_gitops.models.text import (
+    Arg,
+    EnvValue,
+    Identifier,
+    ImageName,
+    KatibValue,
+    SingleLine,
+)
 
-ImageName = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\s]+$")]
-Arg = Annotated[str, Field(max_length=4096)]
+MAX_TASKS = 2000
+"""Most steps of a pipeline: an Argo Workflow of 2,000 steps still fits etcd's object size."""
+MAX_ARGS = 256
+"""Most words of a command or argument list."""
+MAX_SEARCH_NUMBER = 1e15
+"""Largest magnitude of a search bound or goal (Katib passes them on as decimal strings)."""
+SearchNumber = Annotated[
+    float, Field(ge=-MAX_SEARCH_NUMBER, le=MAX_SEARCH_NUMBER, allow_inf_nan=False)
+]
+Env = Annotated[dict[EnvVarName, EnvValue], Field(max_length=256)]
+Args = Annotated[list[Arg], Field(max_length=MAX_ARGS)]
 
 FRAMEWORK_ROLES: dict[str, tuple[set[str], set[str]]] = {
     # framework: (allowed roles, required roles)
@@ -69,7 +88,7 @@ class NotebookSpec(StrictModel):
     """Storage tiers to mount."""
     idleTimeout: Duration | None = None
     """Cull after this long idle; defaults to the platform policy."""
-    environments: list[Name] | None = None
+    environments: Annotated[list[Name], Field(max_length=64)] | None = None
     """Environments to deploy to; defaults to all of the project's."""
 
 
@@ -87,15 +106,15 @@ class Notebook(Workload):
 class Role(StrictModel):
     """One replica type of a distributed training job."""
 
-    replicas: int = Field(default=1, ge=1)
-    """Replica count."""
+    replicas: int = Field(default=1, ge=1, le=MAX_REPLICAS)
+    """Replica count (at most 10000; the platform policy ``maxWorkers`` may allow fewer)."""
     resources: Resources
     """Requests per replica."""
     resourceGroup: Name | None = None
     """Where this role runs; default: CPU group for GPU-less coordinator roles, else the job's."""
     image: ImageName | None = None
     """Image override for this role."""
-    command: list[Arg] | None = None
+    command: Args | None = None
     """Command override for this role."""
 
 
@@ -105,41 +124,40 @@ class RunPolicy(StrictModel):
     backoffLimit: int = Field(default=3, ge=0, le=100)
     """Retries before the job is failed."""
     ttlAfterFinished: Duration | None = None
-    """Delete the finished job after this long."""
+    """Delete the finished job after this long (at most 366d)."""
     activeDeadline: Duration | None = None
-    """Fail the job when it runs longer."""
+    """Fail the job when it runs longer (at most 366d)."""
 
 
 class Objective(StrictModel):
     """What a hyper-parameter search optimises."""
 
-    metric: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$", max_length=63)
+    metric: Identifier
     """Metric name the training prints (``name=value``)."""
     type: Literal["maximize", "minimize"]
     """Direction."""
-    goal: float | None = None
-    """Stop when reached."""
-    additionalMetrics: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$")]] = Field(
-        default_factory=list
-    )
-    """Other metrics to collect."""
+    goal: SearchNumber | None = None
+    """Stop when reached (a finite number of magnitude at most 1e15)."""
+    additionalMetrics: list[Identifier] = Field(default_factory=list, max_length=32)
+    """Other metrics to collect (at most 32)."""
 
 
 class Parameter(StrictModel):
     """One searched hyper-parameter; passed to the command as ``--<name>=<value>``."""
 
-    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$", max_length=63)
+    name: Annotated[str, SingleLine, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$", max_length=63)]
     """Parameter (and command-line flag) name."""
     type: Literal["double", "int", "categorical", "discrete"]
     """Parameter type."""
-    min: float | None = None
-    """Lower bound (double, int)."""
-    max: float | None = None
-    """Upper bound (double, int)."""
-    step: float | None = None
-    """Step (double, int)."""
-    values: list[str] = Field(default_factory=list)
-    """Choices (categorical, discrete)."""
+    min: SearchNumber | None = None
+    """Lower bound (double, int); finite, magnitude at most 1e15."""
+    max: SearchNumber | None = None
+    """Upper bound (double, int); finite, magnitude at most 1e15."""
+    step: Annotated[float, Field(gt=0, le=MAX_SEARCH_NUMBER, allow_inf_nan=False)] | None = None
+    """Step (double, int); positive, at most 1e15."""
+    values: list[KatibValue] = Field(default_factory=list, max_length=256)
+    """Choices (categorical, discrete), at most 256: letters, digits and ``. _ + : / @ = -``
+    only, because Katib substitutes them into the trial's JSON and command line unquoted."""
 
     @model_validator(mode="after")
     def _bounds_or_values(self) -> Parameter:
@@ -165,13 +183,13 @@ class Search(StrictModel):
     ] = "random"
     """Katib suggestion algorithm (hyperband is left out: it needs settings this spec lacks)."""
     maxTrials: int = Field(default=10, ge=1, le=10_000)
-    """Most trials in total."""
-    parallelTrials: int = Field(default=1, ge=1)
-    """Trials at once."""
-    maxFailedTrials: int | None = Field(default=None, ge=0)
-    """Stop after this many failed trials."""
-    parameters: list[Parameter] = Field(min_length=1)
-    """Searched parameters."""
+    """Most trials in total (at most 10000)."""
+    parallelTrials: int = Field(default=1, ge=1, le=1000)
+    """Trials at once (at most 1000, and at most maxTrials)."""
+    maxFailedTrials: int | None = Field(default=None, ge=0, le=10_000)
+    """Stop after this many failed trials (at most 10000)."""
+    parameters: list[Parameter] = Field(min_length=1, max_length=64)
+    """Searched parameters (at most 64)."""
 
     @model_validator(mode="after")
     def _parallel_within_max(self) -> Search:
@@ -187,15 +205,16 @@ class TrainingSpec(StrictModel):
     """Operator: horovod (MPIJob), tensorflow (TFJob), pytorch, xgboost, ray (RayJob), volcano."""
     image: ImageName
     """A platform image name, or a full image from an allowed registry."""
-    command: list[Arg] = Field(min_length=1)
-    """Command of the main container (the launcher for horovod, the entrypoint for ray)."""
-    args: list[Arg] = Field(default_factory=list)
-    """Extra arguments."""
-    env: dict[EnvVarName, Annotated[str, Field(max_length=4096)]] = Field(default_factory=dict)
-    """Environment variables."""
+    command: Annotated[Args, Field(min_length=1)]
+    """Command of the main container (the launcher for horovod, the entrypoint for ray); at most
+    256 words of 4096 characters, line feeds and tabs allowed."""
+    args: Args = Field(default_factory=list)
+    """Extra arguments (at most 256)."""
+    env: Env = Field(default_factory=dict)
+    """Environment variables (at most 256; values up to 4096 characters, several lines allowed)."""
     resourceGroup: Name
     """Default resource group of every role."""
-    roles: dict[Name, Role] = Field(min_length=1)
+    roles: dict[Name, Role] = Field(min_length=1, max_length=16)
     """Replica types; which names are allowed depends on the framework."""
     mounts: list[MountTier] = Field(default_factory=_project_only)
     """Storage tiers to mount."""
@@ -205,7 +224,7 @@ class TrainingSpec(StrictModel):
     """Retries, deadline and clean-up."""
     search: Search | None = None
     """Optional hyper-parameter search."""
-    environments: list[Name] | None = None
+    environments: Annotated[list[Name], Field(max_length=64)] | None = None
     """Environments to deploy to; defaults to all of the project's."""
 
     @model_validator(mode="after")
@@ -283,14 +302,16 @@ class Backfill(StrictModel):
 class Schedule(StrictModel):
     """When a pipeline runs."""
 
-    cron: str = Field(max_length=100)
+    cron: Annotated[str, SingleLine, Field(max_length=100, pattern=r"^[ -~]+$")]
     """Five-field cron expression (or @daily, @hourly …)."""
-    timezone: str = Field(default="UTC", max_length=64, pattern=r"^[A-Za-z0-9_+/-]+$")
+    timezone: Annotated[str, SingleLine, Field(max_length=64, pattern=r"^[A-Za-z0-9_+/-]+$")] = (
+        "UTC"
+    )
     """IANA time zone of the cron expression."""
     concurrency: int = Field(default=1, ge=1, le=100)
-    """Most runs at once, cron and backfill together."""
+    """Most runs at once, cron and backfill together (at most 100)."""
     startingDeadline: Duration | None = None
-    """A run that cannot start within this is skipped."""
+    """A run that cannot start within this is skipped (at most 366d)."""
     backfill: Backfill | None = None
     """Past dates to run once each."""
     suspend: bool = False
@@ -323,9 +344,9 @@ class Retry(StrictModel):
     """How failed steps are retried."""
 
     limit: int = Field(default=0, ge=0, le=20)
-    """Retries per step."""
+    """Retries per step (at most 20)."""
     backoff: Duration | None = None
-    """Wait before the first retry; doubles each time."""
+    """Wait before the first retry; doubles each time (at most 366d)."""
 
 
 class Task(StrictModel):
@@ -335,19 +356,19 @@ class Task(StrictModel):
     """Step name."""
     image: ImageName | None = None
     """Container image (container steps)."""
-    command: list[Arg] | None = None
+    command: Args | None = None
     """Container command (container steps)."""
-    args: list[Arg] = Field(default_factory=list)
-    """Container arguments."""
-    env: dict[EnvVarName, Annotated[str, Field(max_length=4096)]] = Field(default_factory=dict)
-    """Environment variables."""
+    args: Args = Field(default_factory=list)
+    """Container arguments (at most 256)."""
+    env: Env = Field(default_factory=dict)
+    """Environment variables (at most 256)."""
     resources: Resources | None = None
     """Container requests."""
     resourceGroup: Name | None = None
     """Where the container runs; defaults to the pipeline's."""
     training: Name | None = None
     """Run this Training of the project as the step."""
-    dependencies: list[Name] = Field(default_factory=list)
+    dependencies: list[Name] = Field(default_factory=list, max_length=MAX_TASKS)
     """Steps that must succeed first."""
 
     @model_validator(mode="after")
@@ -372,21 +393,22 @@ class PipelineSpec(StrictModel):
     """When to run; without it the pipeline is only a WorkflowTemplate."""
     retry: Retry = Field(default_factory=Retry)
     """Retries of failed steps."""
-    dependsOn: list[Name] = Field(default_factory=list)
-    """Other pipelines of this project whose run for the same time must succeed first."""
+    dependsOn: list[Name] = Field(default_factory=list, max_length=100)
+    """Other pipelines of this project whose run for the same time must succeed first (at most
+    100)."""
     resourceGroup: Name | None = None
     """Default resource group of container steps; default: a CPU group of the project."""
     mounts: list[MountTier] = Field(default_factory=_project_only)
     """Storage tiers mounted into container steps."""
-    tasks: list[Task] = Field(min_length=1)
-    """Steps."""
-    environments: list[Name] | None = None
+    tasks: list[Task] = Field(min_length=1, max_length=MAX_TASKS)
+    """Steps (at most 2000)."""
+    environments: Annotated[list[Name], Field(max_length=64)] | None = None
     """Environments to deploy to; defaults to all of the project's."""
 
     @model_validator(mode="after")
     def _dag(self) -> PipelineSpec:
         names = [t.name for t in self.tasks]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        dupes = sorted(n for n, count in Counter(names).items() if count > 1)
         if dupes:
             raise ValueError(f"task names must be unique: {', '.join(dupes)}")
         known = set(names)
@@ -394,27 +416,50 @@ class PipelineSpec(StrictModel):
             missing = [d for d in task.dependencies if d not in known]
             if missing:
                 raise ValueError(f"task {task.name} depends on unknown tasks {missing}")
-        _check_acyclic({t.name: t.dependencies for t in self.tasks}, "task")
+        check_acyclic({t.name: t.dependencies for t in self.tasks}, "task")
         return self
 
 
-def _check_acyclic(graph: dict[str, list[str]], what: str) -> None:
-    """Raise ValueError naming a cycle when ``graph`` (node -> predecessors) has one."""
-    state: dict[str, int] = {}
+def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    """A cycle of ``graph`` (node -> predecessors) as ``[a, b, ..., a]``, or None.
 
-    def visit(node: str, trail: list[str]) -> None:
-        if state.get(node) == 2:
-            return
-        if state.get(node) == 1:
-            cycle = trail[trail.index(node) :] + [node]
-            raise ValueError(f"{what} dependencies form a cycle: {' -> '.join(cycle)}")
-        state[node] = 1
-        for dep in graph.get(node, []):
-            visit(dep, [*trail, node])
-        state[node] = 2
+    Iterative depth-first search with an explicit stack: a chain of thousands of steps is a
+    valid pipeline and must not hit Python's recursion limit.
+    """
+    done: set[str] = set()
+    for root in sorted(graph):
+        if root in done:
+            continue
+        trail: list[str] = [root]
+        on_trail = {root}
+        stack = [iter(graph.get(root, []))]
+        while stack:
+            node = next(stack[-1], None)
+            if node is None:
+                stack.pop()
+                finished = trail.pop()
+                on_trail.discard(finished)
+                done.add(finished)
+            elif node in on_trail:
+                return [*trail[trail.index(node) :], node]
+            elif node not in done:
+                trail.append(node)
+                on_trail.add(node)
+                stack.append(iter(graph.get(node, [])))
+    return None
 
-    for node in sorted(graph):
-        visit(node, [])
+
+def describe_cycle(cycle: list[str], what: str) -> str:
+    """``task dependencies form a cycle: a -> b -> a``, shortened in the middle when long."""
+    shown = cycle if len(cycle) <= 12 else [*cycle[:6], "...", *cycle[-5:]]
+    return f"{what} dependencies form a cycle: {' -> '.join(shown)}"
+
+
+def check_acyclic(graph: dict[str, list[str]], what: str) -> None:
+    """Raise ValueError naming a cycle when ``graph`` has one."""
+    cycle = find_cycle(graph)
+    if cycle is not None:
+        raise ValueError(describe_cycle(cycle, what))
 
 
 @register
@@ -426,6 +471,3 @@ class Pipeline(Workload):
     """Always ``Pipeline``."""
     spec: PipelineSpec
     """The pipeline definition."""
-
-
-check_acyclic = _check_acyclic

@@ -164,10 +164,14 @@ def check_gpu_group(
 def check_fits_quota(
     ctx: RuleContext,
     loaded: Loaded[Any],
-    per_group: dict[str, list[Resources]],
+    per_group: dict[str, list[tuple[Resources, int]]],
     at: tuple[Any, ...],
 ) -> None:
-    """What one workload requests on each group must fit the project's quota there."""
+    """What one workload requests on each group must fit the project's quota there.
+
+    Requests come as ``(resources, count)``: the sum is computed per role, never per replica,
+    so a huge replica count costs no more than a small one.
+    """
     assert ctx.specs.quota is not None
     quota = ctx.specs.quota.model.spec.resourceGroups
     for group, requests in per_group.items():
@@ -193,10 +197,10 @@ def check_fits_quota(
                 )
 
 
-def _sum(requests: list[Resources]) -> tuple[Decimal, Decimal, Decimal]:
-    cpu = sum((r.cpu_value for r in requests), Decimal(0))
-    memory = sum((r.memory_value for r in requests), Decimal(0))
-    gpu = Decimal(sum(r.gpu for r in requests))
+def _sum(requests: list[tuple[Resources, int]]) -> tuple[Decimal, Decimal, Decimal]:
+    cpu = sum((r.cpu_value * n for r, n in requests), Decimal(0))
+    memory = sum((r.memory_value * n for r, n in requests), Decimal(0))
+    gpu = Decimal(sum(r.gpu * n for r, n in requests))
     return cpu, memory, gpu
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mofang_gitops.models import Pipeline
-from mofang_gitops.models.workloads import check_acyclic
+from mofang_gitops.models.workloads import describe_cycle, find_cycle
 from mofang_gitops.sources.loading import Loaded
 from mofang_gitops.validation.context import (
     RuleContext,
@@ -76,7 +76,7 @@ def check_pipeline(ctx: RuleContext, loaded: Loaded[Pipeline]) -> None:
                 check_placement(ctx, loaded, task.resourceGroup, (*at, "resourceGroup"))
             if task.resources is not None:
                 check_gpu_group(ctx, loaded, group, task.resources, (*at, "resources"))
-                check_fits_quota(ctx, loaded, {group: [task.resources]}, (*at, "resources"))
+                check_fits_quota(ctx, loaded, {group: [(task.resources, 1)]}, (*at, "resources"))
         platform_group = ctx.platform.resource_group(group)
         if platform_group is not None and platform_group.cluster != cluster:
             ctx.error(
@@ -132,8 +132,7 @@ def _check_dependency(
 
 def _check_pipeline_cycles(ctx: RuleContext, loaded: Loaded[Pipeline]) -> None:
     graph = {n: list(p.model.spec.dependsOn) for n, p in ctx.specs.pipelines.items()}
-    try:
-        check_acyclic(graph, "pipeline")
-    except ValueError as e:
-        if loaded.name in str(e).split(": ", 1)[1].split(" -> "):
-            ctx.error(loaded, ("spec", "dependsOn"), str(e), "remove one of the dependencies")
+    cycle = find_cycle(graph)
+    if cycle is not None and loaded.name in cycle:
+        message = describe_cycle(cycle, "pipeline")
+        ctx.error(loaded, ("spec", "dependsOn"), message, "remove one of the dependencies")

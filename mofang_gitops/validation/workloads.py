@@ -184,7 +184,7 @@ def _check_notebook(ctx: RuleContext, loaded: Loaded[Notebook]) -> Loaded[Notebo
             clamp=clamp,
         )
     resources = res.model_copy(update={"cpu": cpu, "memory": memory, "gpu": gpu})
-    check_fits_quota(ctx, loaded, {spec.resourceGroup: [resources]}, at)
+    check_fits_quota(ctx, loaded, {spec.resourceGroup: [(resources, 1)]}, at)
     if (cpu, memory, gpu, idle) != (res.cpu, res.memory, res.gpu, spec.idleTimeout):
         new_spec = spec.model_copy(update={"resources": resources, "idleTimeout": idle})
         return Loaded(model=loaded.model.model_copy(update={"spec": new_spec}), doc=loaded.doc)
@@ -205,7 +205,7 @@ def _check_training(ctx: RuleContext, loaded: Loaded[Training]) -> Loaded[Traini
         p.on_violation == "clamp" for p in policies
     )
     roles = dict(spec.roles)
-    per_group: dict[str, list[Resources]] = defaultdict(list)
+    per_group: dict[str, list[tuple[Resources, int]]] = defaultdict(list)
     for name, role in spec.roles.items():
         at = ("spec", "roles", name)
         group = role_group(ctx.platform, ctx.project, loaded.model, name)
@@ -242,10 +242,11 @@ def _check_training(ctx: RuleContext, loaded: Loaded[Training]) -> Loaded[Traini
         )
         resources = role.resources.model_copy(update={"gpu": gpu})
         roles[name] = role.model_copy(update={"replicas": replicas, "resources": resources})
-        per_group[group].extend([resources] * replicas)
+        per_group[group].append((resources, replicas))
     if spec.search is not None:
         # Katib runs parallelTrials copies of the job at once; all of them must fit.
-        per_group = {g: r * spec.search.parallelTrials for g, r in per_group.items()}
+        trials = spec.search.parallelTrials
+        per_group = {g: [(r, n * trials) for r, n in rs] for g, rs in per_group.items()}
     check_fits_quota(ctx, loaded, per_group, ("spec", "roles"))
     if roles != spec.roles:
         new_spec = spec.model_copy(update={"roles": roles})
