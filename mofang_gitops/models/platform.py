@@ -211,7 +211,7 @@ class TrainingPolicy(StrictModel):
     """Most GPUs per replica (at most 1000000)."""
 
 
-NamespacePattern = Annotated[str, Field(pattern=r"^[a-z0-9*?-]+$", max_length=63)]
+NamespacePattern = Annotated[str, SingleLine, Field(pattern=r"^[a-z0-9*?-]+$", max_length=63)]
 """A namespace name or shell pattern (``*``, ``?``)."""
 DEFAULT_RESERVED_NAMESPACES = (
     "istio-*",
