@@ -4,7 +4,7 @@ The CLI and the controller import only what this package exports (an import-lint
 keeps them out of the submodules); the modules below are one per verb.
 """
 
-from mofang_gitops.engine.applying import RUN_SKIPPED, ApplyOptions
+from mofang_gitops.engine.applying import RUN_SKIPPED
 from mofang_gitops.engine.changesets import (
     Action,
     ChangeSet,
@@ -14,6 +14,7 @@ from mofang_gitops.engine.changesets import (
 )
 from mofang_gitops.engine.inventory import LABEL_INVENTORY, Inventory, find_inventories
 from mofang_gitops.engine.manager import Progress, ResourceManager, connect
+from mofang_gitops.engine.options import ApplyOptions
 from mofang_gitops.engine.pruning import PROTECTED_KINDS
 
 __all__ = [

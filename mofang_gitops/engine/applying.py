@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from mofang_gitops.engine.changesets import Action, ChangeSetEntry
 from mofang_gitops.engine.diffing import changed_diff, created_diff, describe, dry_run_changes
 from mofang_gitops.engine.normalizing import Verdict, compare_owned
+from mofang_gitops.engine.options import ApplyOptions
 from mofang_gitops.engine.waiting import wait_deleted
 from mofang_gitops.errors import ClusterError, ConflictError, InvalidObjectError
 from mofang_gitops.k8s.cluster import Cluster, object_id
@@ -34,28 +35,6 @@ _IMMUTABLE = re.compile(
 REPLACE_HINT = "immutable field changed; use --allow-replace"
 RUN_SKIPPED = "one-shot run already submitted; a new run needs a spec change"
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class ApplyOptions:
-    """How to apply (and prune); every guard is on unless explicitly relaxed."""
-
-    prune: bool = False
-    dry_run: bool = False
-    """Change nothing: report what apply would do (server-side dry runs where needed)."""
-    allow_replace: bool = False
-    """Delete and re-create objects whose change touches an immutable field."""
-    allow_mass_prune: bool = False
-    """Allow a prune of more than half of a project's objects."""
-    allow_empty_prune: bool = False
-    """Allow pruning a project whose render is empty although its inventory is not."""
-    removed_projects: frozenset[str] = frozenset()
-    """Projects deleted from git: their empty render is expected."""
-    allow_namespace_deletion: bool = False
-    """Let prune delete Namespaces and PersistentVolumes of ``removed_projects``."""
-    force_conflicts: bool = True
-    """Take fields back from other managers (git wins); False reports the conflict instead."""
-    concurrency: int = 8
 
 
 @dataclass(frozen=True)

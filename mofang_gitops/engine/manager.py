@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from mofang_gitops.engine.applying import RUN_SKIPPED, ApplyOptions, Work, apply_stage
+from mofang_gitops.engine.applying import RUN_SKIPPED, Work, apply_stage
 from mofang_gitops.engine.changesets import Action, ChangeSet, ChangeSetEntry
 from mofang_gitops.engine.inventory import (
     Inventory,
@@ -33,7 +33,8 @@ from mofang_gitops.engine.livestate import (
     selector_for,
     wanted_kinds,
 )
-from mofang_gitops.engine.pruning import Candidate, PruneOptions, delete_stale, plan_prune
+from mofang_gitops.engine.options import ApplyOptions
+from mofang_gitops.engine.pruning import Candidate, delete_stale, plan_prune
 from mofang_gitops.engine.sorting import Stage, group_by_stage
 from mofang_gitops.engine.waiting import wait_established
 from mofang_gitops.errors import ClusterError
@@ -235,7 +236,7 @@ class _ClusterRun:
                 kept[rt.target],
                 frozenset(m.ref for m in rt.manifests),
                 self.live,
-                self._prune_options(rt.target),
+                self.options,
                 before=len(self.inventories[rt.target].entries),
             )
             for rt in self.targets
@@ -293,19 +294,7 @@ class _ClusterRun:
                 for _, group in group_by_stage(candidates, lambda c: c.entry.ref, reverse=True)
                 for c in group
             ]
-        options = PruneOptions(concurrency=self.options.concurrency)
-        return delete_stale(self.cluster, candidates, options)
-
-    def _prune_options(self, target: Target) -> PruneOptions:
-        o = self.options
-        return PruneOptions(
-            dry_run=o.dry_run,
-            allow_empty=o.allow_empty_prune,
-            allow_mass=o.allow_mass_prune,
-            project_removed=target.project in o.removed_projects,
-            allow_namespace_deletion=o.allow_namespace_deletion,
-            concurrency=o.concurrency,
-        )
+        return delete_stale(self.cluster, candidates, self.options)
 
     def _report(self, stage: str, done: int, total: int) -> None:
         if self.progress is not None:

@@ -20,6 +20,7 @@ from typing import Any
 from mofang_gitops.engine.changesets import Action, ChangeSetEntry
 from mofang_gitops.engine.inventory import Inventory, InventoryEntry
 from mofang_gitops.engine.livestate import LiveState
+from mofang_gitops.engine.options import ApplyOptions
 from mofang_gitops.engine.sorting import group_by_stage
 from mofang_gitops.errors import ClusterError
 from mofang_gitops.k8s.cluster import Cluster
@@ -28,20 +29,6 @@ from mofang_gitops.manifests import LABEL_MANAGED_BY, LABEL_PROJECT, MANAGER, Ob
 log = logging.getLogger(__name__)
 
 PROTECTED_KINDS = frozenset({"Namespace", "PersistentVolume"})
-
-
-@dataclass(frozen=True)
-class PruneOptions:
-    """Which guards are relaxed for one project's prune."""
-
-    dry_run: bool = False
-    allow_empty: bool = False
-    allow_mass: bool = False
-    project_removed: bool = False
-    """The project was deleted from git: an empty render and a full prune are expected."""
-    allow_namespace_deletion: bool = False
-    """With ``project_removed``: Namespaces and PersistentVolumes may go too."""
-    concurrency: int = 8
 
 
 @dataclass(frozen=True)
@@ -75,7 +62,7 @@ def plan_prune(
     inventory: Inventory,
     desired: frozenset[ObjectRef],
     live: LiveState,
-    options: PruneOptions,
+    options: ApplyOptions,
     before: int | None = None,
 ) -> PrunePlan:
     """Select what to delete for one target, applying every guard.
@@ -106,7 +93,7 @@ def plan_prune(
     allowed = []
     for candidate in candidates:
         if candidate.entry.ref.kind in PROTECTED_KINDS and not (
-            options.project_removed and options.allow_namespace_deletion
+            options.project_removed(target.project) and options.allow_namespace_deletion
         ):
             reason = (
                 f"{candidate.entry.ref.kind} is deleted only when its project is removed "
@@ -119,16 +106,16 @@ def plan_prune(
 
 
 def _refusal(
-    stale: int, total: int, has_desired: bool, target: Target, options: PruneOptions
+    stale: int, total: int, has_desired: bool, target: Target, options: ApplyOptions
 ) -> str:
-    if not stale or options.project_removed:
+    if not stale or options.project_removed(target.project):
         return ""
-    if not has_desired and not options.allow_empty:
+    if not has_desired and not options.allow_empty_prune:
         return (
             f"prune refused: the render of project {target.project} is empty but its inventory "
             f"lists {total} objects; use --allow-empty-prune if that is intended"
         )
-    if stale * 2 > total and not options.allow_mass:
+    if stale * 2 > total and not options.allow_mass_prune:
         return (
             f"prune refused: would delete {stale} of {total} objects of project "
             f"{target.project} (more than half); use --allow-mass-prune if that is intended"
@@ -137,7 +124,7 @@ def _refusal(
 
 
 def delete_stale(
-    cluster: Cluster, candidates: Sequence[Candidate], options: PruneOptions
+    cluster: Cluster, candidates: Sequence[Candidate], options: ApplyOptions
 ) -> list[ChangeSetEntry]:
     """Delete candidates stage by stage in reverse apply order, concurrently within a stage."""
     entries: list[ChangeSetEntry] = []
@@ -148,7 +135,7 @@ def delete_stale(
     return entries
 
 
-def _delete_one(cluster: Cluster, candidate: Candidate, options: PruneOptions) -> ChangeSetEntry:
+def _delete_one(cluster: Cluster, candidate: Candidate, options: ApplyOptions) -> ChangeSetEntry:
     ref, api_version = candidate.entry.ref, candidate.entry.api_version
     uid = str(candidate.live.get("metadata", {}).get("uid", ""))
     try:

@@ -7,7 +7,7 @@ real API server is covered by the end-to-end tests.
 from collections.abc import Sequence
 
 from mofang_gitops.controller.loop import Controller, ControllerOptions
-from mofang_gitops.engine.applying import ApplyOptions
+from mofang_gitops.engine import ApplyOptions
 from mofang_gitops.engine.changesets import Action, ChangeSet, ChangeSetEntry
 from mofang_gitops.errors import ClusterError
 from mofang_gitops.manifests import RenderedTarget

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from mofang_gitops.engine import ApplyOptions
 from mofang_gitops.engine.changesets import Action
 from mofang_gitops.engine.inventory import Inventory, InventoryEntry, find_inventories
 from mofang_gitops.engine.livestate import LiveState
-from mofang_gitops.engine.pruning import PruneOptions, plan_prune
+from mofang_gitops.engine.pruning import plan_prune
 from mofang_gitops.manifests import ObjectRef, Target
 from tests.engine.builders import labels
 
@@ -64,7 +65,7 @@ def test_inventory_round_trips_through_its_configmap():
 
 def test_prune_deletes_only_stale_entries_that_are_live_and_ours():
     desired = frozenset(e.ref for e in ENTRIES if e.ref.name != "b")
-    plan = plan_prune("c", TARGET, INVENTORY, desired, live_of(ENTRIES), PruneOptions())
+    plan = plan_prune("c", TARGET, INVENTORY, desired, live_of(ENTRIES), ApplyOptions())
     assert [c.entry.ref.name for c in plan.delete] == ["b"]
     assert not plan.skipped
 
@@ -72,7 +73,7 @@ def test_prune_deletes_only_stale_entries_that_are_live_and_ours():
 def test_prune_leaves_objects_whose_labels_say_another_project():
     desired = frozenset(e.ref for e in ENTRIES if e.ref.name != "b")
     plan = plan_prune(
-        "c", TARGET, INVENTORY, desired, live_of(ENTRIES, project="other"), PruneOptions()
+        "c", TARGET, INVENTORY, desired, live_of(ENTRIES, project="other"), ApplyOptions()
     )
     assert not plan.delete
     assert [e.action for e in plan.skipped] == [Action.SKIPPED]
@@ -81,21 +82,21 @@ def test_prune_leaves_objects_whose_labels_say_another_project():
 
 def test_mass_prune_guard_refuses_more_than_half_unless_allowed():
     desired = frozenset({ENTRIES[0].ref, ENTRIES[5].ref})  # 4 of 6 would go
-    plan = plan_prune("c", TARGET, INVENTORY, desired, live_of(ENTRIES), PruneOptions())
+    plan = plan_prune("c", TARGET, INVENTORY, desired, live_of(ENTRIES), ApplyOptions())
     assert not plan.delete and len(plan.skipped) == 4
     assert (
         "more than half" in plan.skipped[0].reason
         and "--allow-mass-prune" in plan.skipped[0].reason
     )
     allowed = plan_prune(
-        "c", TARGET, INVENTORY, desired, live_of(ENTRIES), PruneOptions(allow_mass=True)
+        "c", TARGET, INVENTORY, desired, live_of(ENTRIES), ApplyOptions(allow_mass_prune=True)
     )
     assert len(allowed.delete) == 4
 
 
 def test_empty_render_guard_refuses_unless_allowed_or_project_removed():
     plan = plan_prune(
-        "c", TARGET, INVENTORY, frozenset(), live_of(ENTRIES), PruneOptions(allow_mass=True)
+        "c", TARGET, INVENTORY, frozenset(), live_of(ENTRIES), ApplyOptions(allow_mass_prune=True)
     )
     assert not plan.delete and "render of project vision is empty" in plan.skipped[0].reason
     allowed = plan_prune(
@@ -104,17 +105,19 @@ def test_empty_render_guard_refuses_unless_allowed_or_project_removed():
         INVENTORY,
         frozenset(),
         live_of(ENTRIES),
-        PruneOptions(allow_empty=True, allow_mass=True),
+        ApplyOptions(allow_empty_prune=True, allow_mass_prune=True),
     )
     assert {c.entry.ref.kind for c in allowed.delete} == {"ConfigMap", "Service", "StatefulSet"}
     assert {e.ref.kind for e in allowed.skipped} == {"Namespace", "PersistentVolume"}
 
 
 def test_namespace_and_pv_go_only_when_project_removed_and_deletion_allowed():
-    removed = PruneOptions(project_removed=True)
+    removed = ApplyOptions(removed_projects=frozenset({TARGET.project}))
     plan = plan_prune("c", TARGET, INVENTORY, frozenset(), live_of(ENTRIES), removed)
     assert "Namespace" not in {c.entry.ref.kind for c in plan.delete}
-    everything = PruneOptions(project_removed=True, allow_namespace_deletion=True)
+    everything = ApplyOptions(
+        removed_projects=frozenset({TARGET.project}), allow_namespace_deletion=True
+    )
     plan = plan_prune("c", TARGET, INVENTORY, frozenset(), live_of(ENTRIES), everything)
     assert len(plan.delete) == len(ENTRIES)
 
@@ -124,5 +127,5 @@ def test_mass_prune_guard_counts_the_objects_before_the_run_so_renaming_all_is_r
     old = Inventory("dev", "vision", frozenset(ENTRIES[1:3]))
     kept = old.replace({*old.entries, *renamed})  # after apply: old and new together
     desired = frozenset(e.ref for e in renamed)
-    plan = plan_prune("c", TARGET, kept, desired, live_of(ENTRIES), PruneOptions(), before=2)
+    plan = plan_prune("c", TARGET, kept, desired, live_of(ENTRIES), ApplyOptions(), before=2)
     assert not plan.delete and "would delete 2 of 2" in plan.skipped[0].reason
