@@ -82,6 +82,39 @@ class Limit:
     policy: str
     """The policy field's name, for the message (``maxCpu``)."""
 
+    @classmethod
+    def of_quantity(cls, value: str, limit: str, policy: str) -> Limit:
+        """A CPU or memory limit (``"500m"``, ``"64Gi"``), compared as numbers."""
+        return cls(
+            value=value,
+            limit=limit,
+            numeric=parse_quantity(value),
+            numeric_limit=parse_quantity(limit),
+            policy=policy,
+        )
+
+    @classmethod
+    def of_count(cls, value: int, limit: int, policy: str) -> Limit:
+        """A limit on a count (GPUs, workers)."""
+        return cls(
+            value=value,
+            limit=limit,
+            numeric=Decimal(value),
+            numeric_limit=Decimal(limit),
+            policy=policy,
+        )
+
+    @classmethod
+    def of_duration(cls, value: str, limit: str, policy: str) -> Limit:
+        """A limit on a duration (``"72h"``), compared in seconds."""
+        return cls(
+            value=value,
+            limit=limit,
+            numeric=Decimal(parse_duration(value).total_seconds()),
+            numeric_limit=Decimal(parse_duration(limit).total_seconds()),
+            policy=policy,
+        )
+
 
 def _clamp_or_reject(
     ctx: RuleContext, loaded: Loaded[Any], at: tuple[Any, ...], bound: Limit, *, clamp: bool
@@ -130,43 +163,17 @@ def _check_notebook(ctx: RuleContext, loaded: Loaded[Notebook]) -> Loaded[Notebo
     res = spec.resources
     at = ("spec", "resources")
     cpu = _clamp_or_reject(
-        ctx,
-        loaded,
-        (*at, "cpu"),
-        Limit(
-            value=res.cpu,
-            limit=limits.maxCpu,
-            numeric=res.cpu_value,
-            numeric_limit=parse_quantity(limits.maxCpu),
-            policy="maxCpu",
-        ),
-        clamp=clamp,
+        ctx, loaded, (*at, "cpu"), Limit.of_quantity(res.cpu, limits.maxCpu, "maxCpu"), clamp=clamp
     )
     memory = _clamp_or_reject(
         ctx,
         loaded,
         (*at, "memory"),
-        Limit(
-            value=res.memory,
-            limit=limits.maxMemory,
-            numeric=res.memory_value,
-            numeric_limit=parse_quantity(limits.maxMemory),
-            policy="maxMemory",
-        ),
+        Limit.of_quantity(res.memory, limits.maxMemory, "maxMemory"),
         clamp=clamp,
     )
     gpu = _clamp_or_reject(
-        ctx,
-        loaded,
-        (*at, "gpu"),
-        Limit(
-            value=res.gpu,
-            limit=limits.maxGpu,
-            numeric=Decimal(res.gpu),
-            numeric_limit=Decimal(limits.maxGpu),
-            policy="maxGpu",
-        ),
-        clamp=clamp,
+        ctx, loaded, (*at, "gpu"), Limit.of_count(res.gpu, limits.maxGpu, "maxGpu"), clamp=clamp
     )
     idle = spec.idleTimeout
     if idle is not None:
@@ -174,13 +181,7 @@ def _check_notebook(ctx: RuleContext, loaded: Loaded[Notebook]) -> Loaded[Notebo
             ctx,
             loaded,
             ("spec", "idleTimeout"),
-            Limit(
-                value=idle,
-                limit=limits.idleTimeout,
-                numeric=Decimal(parse_duration(idle).total_seconds()),
-                numeric_limit=Decimal(parse_duration(limits.idleTimeout).total_seconds()),
-                policy="idleTimeout",
-            ),
+            Limit.of_duration(idle, limits.idleTimeout, "idleTimeout"),
             clamp=clamp,
         )
     resources = res.model_copy(update={"cpu": cpu, "memory": memory, "gpu": gpu})
@@ -218,26 +219,14 @@ def _check_training(ctx: RuleContext, loaded: Loaded[Training]) -> Loaded[Traini
             ctx,
             loaded,
             (*at, "replicas"),
-            Limit(
-                value=role.replicas,
-                limit=limits.maxWorkers,
-                numeric=Decimal(role.replicas),
-                numeric_limit=Decimal(limits.maxWorkers),
-                policy="maxWorkers",
-            ),
+            Limit.of_count(role.replicas, limits.maxWorkers, "maxWorkers"),
             clamp=clamp,
         )
         gpu = _clamp_or_reject(
             ctx,
             loaded,
             (*at, "resources", "gpu"),
-            Limit(
-                value=role.resources.gpu,
-                limit=limits.maxGpuPerWorker,
-                numeric=Decimal(role.resources.gpu),
-                numeric_limit=Decimal(limits.maxGpuPerWorker),
-                policy="maxGpuPerWorker",
-            ),
+            Limit.of_count(role.resources.gpu, limits.maxGpuPerWorker, "maxGpuPerWorker"),
             clamp=clamp,
         )
         resources = role.resources.model_copy(update={"gpu": gpu})
