@@ -50,8 +50,9 @@ FRAMEWORK_ROLES: dict[str, tuple[set[str], set[str]]] = {
     "xgboost": ({"master", "worker"}, {"master"}),
     "ray": ({"head", "worker"}, {"head"}),
     "volcano": (set(), set()),  # any task names
+    "spark": ({"driver", "executor"}, {"driver", "executor"}),
 }
-SINGLETON_ROLES = {"launcher", "chief", "master", "head", "evaluator"}
+SINGLETON_ROLES = {"launcher", "chief", "master", "head", "evaluator", "driver"}
 """Roles that always run exactly one replica."""
 
 
@@ -198,16 +199,44 @@ class Search(StrictModel):
         return self
 
 
-class TrainingSpec(StrictModel):
-    """A distributed training job on a Kubeflow operator, Ray or Volcano."""
+SPARK_MIN_MEMORY = 1024**3
+"""Smallest Spark pod: the JVM heap plus at least 384 MiB of overhead must fit (see jobs.py)."""
 
-    framework: Literal["horovod", "tensorflow", "pytorch", "xgboost", "ray", "volcano"]
-    """Operator: horovod (MPIJob), tensorflow (TFJob), pytorch, xgboost, ray (RayJob), volcano."""
+
+class Spark(StrictModel):
+    """How spark-operator submits the application (``framework: spark`` only)."""
+
+    type: Literal["Python", "Scala", "Java", "R"] = "Python"
+    """Language of the application file."""
+    mainClass: str | None = Field(default=None, max_length=255, pattern=r"^[A-Za-z_$][\w$.]*$")
+    """Main class (Scala and Java applications)."""
+    version: str = Field(default="3.5.5", pattern=r"^[0-9]+\.[0-9]+(\.[0-9]+)?$")
+    """Spark version of the image (spark-operator records it; it does not pick the image)."""
+    conf: dict[
+        Annotated[str, Field(pattern=r"^spark\.[A-Za-z0-9_.-]+$", max_length=200)],
+        Annotated[str, Field(max_length=4096)],
+    ] = Field(default_factory=dict)
+    """Extra ``spark.*`` properties, as ``--conf`` of spark-submit."""
+
+    @model_validator(mode="after")
+    def _main_class_for_jvm(self) -> Spark:
+        if self.type in ("Scala", "Java") and not self.mainClass:
+            raise ValueError(f"a {self.type} application needs mainClass")
+        return self
+
+
+class TrainingSpec(StrictModel):
+    """A distributed training job on a Kubeflow operator, Ray, Volcano or Spark."""
+
+    framework: Literal["horovod", "tensorflow", "pytorch", "xgboost", "ray", "volcano", "spark"]
+    """Operator: horovod (MPIJob), tensorflow (TFJob), pytorch, xgboost, ray (RayJob), volcano,
+    spark (SparkApplication)."""
     image: ImageName
     """A platform image name, or a full image from an allowed registry."""
     command: Annotated[Args, Field(min_length=1)]
-    """Command of the main container (the launcher for horovod, the entrypoint for ray); at most
-    256 words of 4096 characters, line feeds and tabs allowed."""
+    """Command of the main container (the launcher for horovod, the entrypoint for ray; for spark
+    the application file, e.g. ``local:///opt/app/job.py``, then its arguments); at most 256 words
+    of 4096 characters, line feeds and tabs allowed."""
     args: Args = Field(default_factory=list)
     """Extra arguments (at most 256)."""
     env: Env = Field(default_factory=dict)
@@ -224,8 +253,27 @@ class TrainingSpec(StrictModel):
     """Retries, deadline and clean-up."""
     search: Search | None = None
     """Optional hyper-parameter search."""
+    spark: Spark | None = None
+    """Spark application settings (``framework: spark``; defaults: a Python application)."""
     environments: Annotated[list[Name], Field(max_length=64)] | None = None
     """Environments to deploy to; defaults to all of the project's."""
+
+    @model_validator(mode="after")
+    def _spark_fields(self) -> TrainingSpec:
+        if self.framework != "spark":
+            if self.spark is not None:
+                raise ValueError("spark settings need framework: spark")
+            return self
+        if self.runPolicy.activeDeadline is not None:
+            raise ValueError(
+                "a SparkApplication has no active deadline; remove runPolicy.activeDeadline"
+            )
+        small = [n for n, r in self.roles.items() if r.resources.memory_value < SPARK_MIN_MEMORY]
+        if small:
+            raise ValueError(f"spark roles need at least 1Gi of memory: {sorted(small)}")
+        if any(role.command for role in self.roles.values()):
+            raise ValueError("spark roles take no command: spark-submit starts them")
+        return self
 
     @model_validator(mode="after")
     def _roles_fit_framework(self) -> TrainingSpec:
@@ -240,7 +288,7 @@ class TrainingSpec(StrictModel):
         for role in names & SINGLETON_ROLES:
             if self.roles[role].replicas != 1:
                 raise ValueError(f"role {role} runs exactly 1 replica")
-        if self.search is not None and self.framework in ("ray", "volcano"):
+        if self.search is not None and self.framework in ("ray", "volcano", "spark"):
             raise ValueError(
                 f"search is not available for {self.framework}: Katib cannot run it as a trial"
             )

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from mofang_gitops.models import Training
 from mofang_gitops.models.quantities import duration_seconds
 from mofang_gitops.models.workloads import TrainingSpec
+from mofang_gitops.rendering import spark
 from mofang_gitops.rendering.context import Container, Pod, TargetContext
 from mofang_gitops.validation.placement import role_group
 
@@ -54,6 +55,7 @@ KINDS = {
     ),
     "ray": Kind("ray.io/v1", "RayJob", container="ray-head"),
     "volcano": Kind("batch.volcano.sh/v1alpha1", "Job"),
+    "spark": Kind(spark.API_VERSION, spark.KIND),
 }
 """Container names and ports are the training-operator defaults, written out so none is added."""
 REPLICA_TYPES = {
@@ -103,6 +105,8 @@ class Job:
     policies: list[dict[str, str]] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
     """Extra labels on the job object itself (KubeRay reads its scheduler and queue there)."""
+    spark: spark.SparkApp | None = None
+    """The Spark application (``SparkApplication`` only; its roles are not ``replicas``)."""
 
     @property
     def min_available(self) -> int:
@@ -119,7 +123,11 @@ def build_job(
     """The job of the run ``name``; ``extra_args`` follow the args of every training command."""
     spec = training.spec
     kind = KINDS[spec.framework]
-    builders: dict[str, ReplicaBuilder] = {"ray": _ray_replicas, "volcano": _volcano_replicas}
+    builders: dict[str, ReplicaBuilder] = {
+        "ray": _ray_replicas,
+        "volcano": _volcano_replicas,
+        "spark": _no_replicas,
+    }
     replicas = builders.get(spec.framework, _kubeflow_replicas)(
         ctx, training, name, list(extra_args)
     )
@@ -143,7 +151,16 @@ def build_job(
         job.labels = {RAY_SCHEDULER_LABEL: "volcano", RAY_QUEUE_LABEL: ctx.queue}
     elif job.kind == "Job":
         job.policies = _volcano_policies(job.backoff_limit)
+    elif job.kind == spark.KIND:
+        job.spark = spark.build_app(ctx, training, name)
     return job
+
+
+def _no_replicas(
+    ctx: TargetContext, training: Training, job: str, extra_args: list[str]
+) -> list[Replica]:
+    """Spark sizes its driver and executors itself (``spark.build_app``)."""
+    return []
 
 
 def _volcano_policies(backoff_limit: int) -> list[dict[str, str]]:

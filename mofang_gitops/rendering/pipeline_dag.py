@@ -55,6 +55,13 @@ RUN_CONDITIONS: dict[tuple[str, str], tuple[str, str]] = {
         "status.state.phase = Completed",
         "status.state.phase in (Failed, Aborted, Terminated)",
     ),
+    # spark-operator's final states (api/v1beta2 ApplicationStateType). SUBMISSION_FAILED is not
+    # final: its reconciler resubmits while onSubmissionFailureRetries last, then writes FAILED;
+    # FAILING likewise becomes PENDING_RERUN or FAILED. So only FAILED fails the step.
+    ("sparkoperator.k8s.io/v1beta2", "SparkApplication"): (
+        "status.applicationState.state = COMPLETED",
+        "status.applicationState.state = FAILED",
+    ),
 }
 """(apiVersion, kind) of a run object -> Argo (successCondition, failureCondition)."""
 WAIT_CONDITIONS = ("status.phase == Succeeded", "status.phase in (Failed, Error)")

@@ -28,6 +28,7 @@ EXECUTOR_RULES = [
     ),
     ("ray.io", ["rayjobs"], _RUN_VERBS),
     ("batch.volcano.sh", ["jobs"], _RUN_VERBS),
+    ("sparkoperator.k8s.io", ["sparkapplications"], _RUN_VERBS),
 ]
 """Report step results, read upstream runs, create and watch the training runs of steps."""
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mofang_gitops.models import Training
-from mofang_gitops.rendering import katib
+from mofang_gitops.rendering import katib, spark
 from mofang_gitops.rendering.context import TargetContext, run_suffix
 from mofang_gitops.rendering.jobs import Job, build_job
 from mofang_gitops.sources.loading import Loaded
@@ -51,7 +51,10 @@ class TrainingRun:
 
 def render(ctx: TargetContext) -> None:
     """Render every training whose resource group lives on this target's cluster."""
-    for run in build_runs(ctx).values():
+    runs = build_runs(ctx)
+    if any(run.kind == spark.KIND for run in runs.values()):
+        render_spark_driver_identity(ctx)
+    for run in runs.values():
         ctx.emitter.emit(
             run.template,
             api_version=run.api_version,
@@ -78,7 +81,11 @@ def build_runs(ctx: TargetContext) -> dict[str, TrainingRun]:
 
 def run_name(training: Training) -> str:
     """``<training>-<hash of its spec>``: the one-shot run's name (see the module docstring)."""
-    spec = training.spec.model_dump(mode="json", by_alias=True, exclude={"environments"})
+    # Fields added later are left out while unset, so existing runs keep their names.
+    unset_later = {"spark"} if training.spec.spark is None else set()
+    spec = training.spec.model_dump(
+        mode="json", by_alias=True, exclude={"environments", *unset_later}
+    )
     return f"{training.name}-{run_suffix(json.dumps(spec, sort_keys=True))}"
 
 
@@ -110,3 +117,29 @@ def build_run(ctx: TargetContext, loaded: Loaded[Training]) -> TrainingRun:
         labels={**labels, **job.labels},
         values={"job": job},
     )
+
+
+def render_spark_driver_identity(ctx: TargetContext) -> None:
+    """ServiceAccount, Role and RoleBinding the Spark drivers of this namespace run as."""
+    rbac = "rbac.authorization.k8s.io/v1"
+    parts: list[tuple[str, str, str, dict[str, Any]]] = [
+        ("training/driver-serviceaccount.yaml.j2", "v1", "ServiceAccount", {}),
+        ("pipeline/executor-role.yaml.j2", rbac, "Role", {"rules": spark.DRIVER_RULES}),
+        (
+            "pipeline/executor-rolebinding.yaml.j2",
+            rbac,
+            "RoleBinding",
+            {"role": spark.DRIVER_ACCOUNT, "account": spark.DRIVER_ACCOUNT},
+        ),
+    ]
+    for template, api_version, kind, values in parts:
+        ctx.emitter.emit(
+            template,
+            api_version=api_version,
+            kind=kind,
+            name=spark.DRIVER_ACCOUNT,
+            namespace=ctx.namespace,
+            source=f"Project.{ctx.project.name}",
+            source_path=f"projects/{ctx.project.name}/project.yaml",
+            **values,
+        )

@@ -12,7 +12,7 @@ from mofang_gitops.models import Environment, Pipeline, Platform, Project, Train
 from mofang_gitops.models.platform import NotebookPolicy, Policies, ResourceGroup, TrainingPolicy
 from mofang_gitops.models.workloads import Workload
 
-COORDINATOR_ROLES = ("launcher", "ps", "chief", "head")
+COORDINATOR_ROLES = ("launcher", "ps", "chief", "head", "driver")
 """Roles that coordinate rather than compute; without GPUs they belong on CPU nodes."""
 
 

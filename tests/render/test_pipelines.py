@@ -320,3 +320,55 @@ def test_pipeline_objects_pass_server_side_dry_run(tmp_path: Path, server_dry_ru
     ]
     assert len(wanted) > 10
     assert server_dry_run(wanted) == []
+
+
+SPARK_STATES = {
+    # spark-operator api/v1beta2 ApplicationStateType, and whether each is final (its
+    # reconciler: SUBMISSION_FAILED resubmits while retries last, else becomes FAILED; FAILING
+    # becomes PENDING_RERUN or FAILED; SUCCEEDING becomes PENDING_RERUN or COMPLETED).
+    "": None,
+    "SUBMITTED": None,
+    "RUNNING": None,
+    "COMPLETED": "success",
+    "FAILED": "failure",
+    "SUBMISSION_FAILED": None,
+    "PENDING_RERUN": None,
+    "INVALIDATING": None,
+    "SUCCEEDING": None,
+    "FAILING": None,
+    "UNKNOWN": None,
+}
+
+
+def _holds(requirement: str, status: dict[str, Any]) -> bool:
+    """One Argo condition requirement (``path = v``, ``path == v``, ``path in (a, b)``)."""
+    if " in (" in requirement:
+        path, values = requirement.split(" in (")
+        wanted = {v.strip() for v in values.rstrip(")").split(",")}
+    else:
+        path, value = requirement.replace("==", "=").split(" = ")
+        wanted = {value.strip()}
+    current: Any = {"status": status}
+    for part in path.strip().split("."):
+        current = current.get(part) if isinstance(current, dict) else None
+    return current in wanted
+
+
+def _ends(success: str, failure: str, status: dict[str, Any]) -> str | None:
+    """Argo AND-s the success requirements and OR-s the failure ones."""
+    if all(_holds(r, status) for r in success.split(", ")):
+        return "success"
+    if any(_holds(r, status) for r in failure.split(", ")):
+        return "failure"
+    return None
+
+
+def test_a_spark_step_ends_exactly_on_spark_operators_final_states() -> None:
+    root = Path(__file__).resolve().parents[2]
+    targets = render_repo(validate_dir(root), projects=["nlp"], environments=["dev"])
+    template = _one(_pipeline(targets, "corpus-refresh"), "WorkflowTemplate")
+    step = _templates(template)["step-stats"]["resource"]
+    assert load_manifest(step["manifest"])["kind"] == "SparkApplication"
+    for state, expected in SPARK_STATES.items():
+        status = {"applicationState": {"state": state}} if state else {}
+        assert _ends(step["successCondition"], step["failureCondition"], status) == expected, state

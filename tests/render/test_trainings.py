@@ -20,7 +20,7 @@ from tests.render.conftest import DryRun
 from tests.scenarios import build_repo, validate_dir
 
 SCENARIO = "render-trainings"
-PINNED = ["resnet50", "tf-ps", "pt-ddp", "xgb", "ray-eval", "vc-batch", "hvd-search"]
+PINNED = ["resnet50", "tf-ps", "pt-ddp", "xgb", "ray-eval", "vc-batch", "spark-etl", "hvd-search"]
 """One training per framework (resnet50 of minimal is horovod) and one search."""
 
 
@@ -102,7 +102,7 @@ def test_jobs_are_gang_scheduled_in_the_project_queue(rendered: dict[str, Manife
 
 
 def test_every_pod_is_placed_scheduled_and_sized(rendered: dict[str, Manifest]) -> None:
-    for name in PINNED[:-1]:
+    for name in [n for n in PINNED[:-1] if n != "spark-etl"]:
         for role, _, template in _pods(rendered[name].body):
             pod = template["spec"]
             assert pod["schedulerName"] == "volcano"
@@ -349,5 +349,106 @@ def test_api_server_accepts_every_training_kind(
     chosen = [m for m in manifests if m.ref.kind == "Namespace" or m.source.startswith("Training.")]
     chosen += _trial_jobs(chosen)
     kinds = {m.ref.kind for m in chosen}
-    assert kinds >= {"MPIJob", "TFJob", "PyTorchJob", "XGBoostJob", "RayJob", "Job", "Experiment"}
+    assert kinds >= {
+        *("MPIJob", "TFJob", "PyTorchJob", "XGBoostJob", "RayJob", "Job", "Experiment"),
+        "SparkApplication",
+    }
     assert server_dry_run(chosen) == []
+
+
+def test_spark_driver_runs_on_the_cpu_group_and_executors_on_the_trainings_group(
+    rendered: dict[str, Manifest],
+) -> None:
+    spec = rendered["spark-etl"].body["spec"]
+    driver, executor = spec["driver"], spec["executor"]
+    assert driver["nodeSelector"] == {"mofang.io/resource-group": "cpu-general"}
+    assert executor["nodeSelector"] == {"mofang.io/resource-group": "gpu-a100"}
+    assert executor["gpu"] == {"name": "nvidia.com/gpu", "quantity": 1}
+    assert "affinity" in executor and "affinity" not in driver
+    assert (spec["batchScheduler"], spec["batchSchedulerOptions"]) == (
+        "volcano",
+        {"queue": "vision"},
+    )
+    for role in (driver, executor):
+        assert role["schedulerName"] == "volcano"
+        assert role["annotations"] == {"scheduling.volcano.sh/queue-name": "vision"}
+        assert role["env"] == [{"name": "JOB_MODE", "value": "batch"}]
+    assert driver["serviceAccount"] == "mofang-spark-driver"
+    assert executor["serviceAccount"] == "mofang-workload"
+    assert executor["instances"] == 3
+    assert (spec["type"], spec["mainClass"], spec["sparkVersion"]) == (
+        "Scala",
+        "com.example.Etl",
+        "3.5.1",
+    )
+    assert spec["mainApplicationFile"] == "local:///opt/app/etl.jar"
+    assert spec["arguments"] == ["--day", "{{workflow.scheduledTime}}"]
+    claims = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in spec["volumes"]}
+    assert claims == {"user": "user-alice", "project": "project"}
+
+
+def _mebibytes(value: str) -> int:
+    assert value.endswith("m")
+    return int(value[:-1])
+
+
+def test_spark_pods_request_exactly_the_memory_the_quota_counted(
+    rendered: dict[str, Manifest],
+) -> None:
+    spec = rendered["spark-etl"].body["spec"]
+    for role, total_mib, cores, request in (
+        ("driver", 4096, 1, "500m"),
+        ("executor", 10240, 4, "4"),
+    ):
+        sizing = spec[role]
+        assert _mebibytes(sizing["memory"]) + _mebibytes(sizing["memoryOverhead"]) == total_mib
+        assert _mebibytes(sizing["memoryOverhead"]) >= 384
+        assert (sizing["cores"], sizing["coreRequest"]) == (cores, request)
+
+
+def test_spark_run_policy_maps_to_restart_policy_and_ttl(
+    rendered: dict[str, Manifest], tmp_path: Path
+) -> None:
+    spec = rendered["spark-etl"].body["spec"]
+    assert spec["restartPolicy"] == {"type": "Never"}
+    assert spec["timeToLiveSeconds"] == 3600
+    root = build_repo(tmp_path, SCENARIO)
+    path = root / "projects" / "vision" / "trainings" / "spark-etl.yaml"
+    path.write_text(path.read_text().replace("backoffLimit: 0", "backoffLimit: 2"))
+    retried = _trainings(_render(root))["spark-etl"].body["spec"]["restartPolicy"]
+    assert retried == {
+        "type": "OnFailure",
+        "onFailureRetries": 2,
+        "onFailureRetryInterval": 10,
+        "onSubmissionFailureRetries": 2,
+        "onSubmissionFailureRetryInterval": 10,
+    }
+
+
+SEARCH = (
+    "  search:\n    objective: {metric: loss, type: minimize}\n"
+    "    parameters: [{name: lr, type: double, min: 0.1, max: 0.2}]\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("framework: spark", "framework: pytorch", "spark settings need framework: spark"),
+        ("mainClass: com.example.Etl, ", "", "a Scala application needs mainClass"),
+        ("memory: 4Gi}}", "memory: 512Mi}}", "at least 1Gi of memory: ['driver']"),
+        ("ttlAfterFinished: 1h", "activeDeadline: 2h", "no active deadline"),
+        ("ttlAfterFinished: 1h}\n", "ttlAfterFinished: 1h}\n" + SEARCH, "search is not available"),
+    ],
+)
+def test_spark_specs_that_cannot_run_are_refused_with_a_location(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    root = build_repo(tmp_path, SCENARIO)
+    path = root / "projects" / "vision" / "trainings" / "spark-etl.yaml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+    problems = [p for p in validate_dir(root).errors if "spark-etl" in p.location.path]
+    assert any(message in p.message for p in problems), [p.message for p in problems]
+    assert all(p.location.line > 0 for p in problems)
