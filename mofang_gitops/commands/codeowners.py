@@ -1,10 +1,10 @@
 """``mofang-gitops codeowners``: generate ``.github/CODEOWNERS`` from the projects' owners.
 
-Each project's owners must review changes to ``projects/<p>/``; the platform team reviews
-platform-wide files and everything else, and every project's ``quota.yaml``: a team that could
-approve its own quota could take the capacity other teams rely on (issue 12, item 6).
-Generated, never edited by hand: CI runs ``--check``, so a change of owners in ``project.yaml``
-and the review rule it implies land in one commit.
+Each project's owners must review changes to ``projects/<p>/`` (its own components included); the
+platform team reviews platform-wide files, the shared ``components/``, and everything else, and
+every project's ``quota.yaml``: a team that could approve its own quota could take the capacity
+other teams rely on (issue 12, item 6). Generated, never edited by hand: CI runs ``--check``, so a
+change of owners in ``project.yaml`` and the review rule it implies land in one commit.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ def generate_codeowners(repo: Repo, platform_team: str) -> str:
         f"* {platform_team}",
         f"/platform.yaml {platform_team}",
         f"/environments/ {platform_team}",
+        f"/components/ {platform_team}",
         f"/{PATH} {platform_team}",
     ]
     for name in sorted(repo.projects):

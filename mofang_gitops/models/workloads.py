@@ -21,6 +21,7 @@ from mofang_gitops.models.base import (
     UserName,
     register,
 )
+from mofang_gitops.models.components import InputName, InputValue
 from mofang_gitops.models.text import (
     Arg,
     EnvValue,
@@ -398,7 +399,7 @@ class Retry(StrictModel):
 
 
 class Task(StrictModel):
-    """A step of a pipeline: a container, or a Training of the same project."""
+    """A step of a pipeline: a container, a Training of the same project, or a component."""
 
     name: Name
     """Step name."""
@@ -416,12 +417,27 @@ class Task(StrictModel):
     """Where the container runs; defaults to the pipeline's."""
     training: Name | None = None
     """Run this Training of the project as the step."""
+    component: Name | None = None
+    """Run this component (the project's own, else the platform's) as the step."""
+    version: str | None = Field(default=None, max_length=40)
+    """Pin the component's version: validation fails when the component has another one."""
+    inputs: dict[InputName, InputValue] = Field(default_factory=dict, max_length=256)
+    """Values of the component's inputs (typed as the component declares; at most 256)."""
     dependencies: list[Name] = Field(default_factory=list, max_length=MAX_TASKS)
     """Steps that must succeed first."""
 
     @model_validator(mode="after")
     def _container_or_training(self) -> Task:
-        if self.training is not None:
+        if self.component is None and (self.inputs or self.version):
+            raise ValueError("inputs and version belong to a component step")
+        if self.component is not None:
+            extra = [f for f in ("image", "command", "training") if getattr(self, f)]
+            if extra or self.args or self.env:
+                raise ValueError(
+                    f"a component step takes no {', '.join(extra) or 'args/env'}: "
+                    "the component defines them"
+                )
+        elif self.training is not None:
             extra = [
                 f for f in ("image", "command", "resources", "resourceGroup") if getattr(self, f)
             ]

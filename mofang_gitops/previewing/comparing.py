@@ -54,7 +54,10 @@ def changed_projects(changed: Iterable[str]) -> tuple[set[str], bool]:
         name = project_of(path)
         if name is not None:
             projects.add(name)
-        elif path.split("/")[0] in ("platform.yaml", "platform.yml", "environments", "projects"):
+        elif path.split("/")[0] in (
+            *("platform.yaml", "platform.yml", "environments", "components", "projects"),
+        ):
+            # A shared component may be inlined into any project's pipelines: render them all.
             platform_wide = True
     return projects, platform_wide
 
@@ -118,7 +121,7 @@ def preview_trees(
         rendered=tuple(names),
         all_rendered=scope is None,
         warnings=tuple(w for w in head_v.warnings if project_of(w.location.path) in rendered),
-        notes=tuple(_notes(base_v, head_v, names)),
+        notes=tuple([*_component_notes(base_v, head_v, changed), *_notes(base_v, head_v, names)]),
     )
 
 
@@ -216,3 +219,43 @@ def _notes(base: Validation, head: Validation, names: list[str]) -> list[str]:
         if name in head.invalid_projects and name in base.invalid_projects:
             notes.append(f"project {name} is invalid in both revisions and was not rendered")
     return notes
+
+
+def _component_notes(base: Validation, head: Validation, changed: Sequence[str]) -> list[str]:
+    """One note per changed component: every pipeline (and so project) that calls it.
+
+    Shared components are inlined into each pipeline that uses them, so their changes show up
+    as WorkflowTemplate diffs of those projects; the note names them all in one place, from
+    both revisions (a pipeline that stopped calling the component is listed too).
+    """
+    notes = []
+    for path in changed:
+        parts = path.split("/")
+        if len(parts) == 2 and parts[0] == "components":
+            owner, name = None, parts[1].rsplit(".", 1)[0]
+        elif len(parts) == 4 and parts[0] == "projects" and parts[2] == "components":
+            owner, name = parts[1], parts[3].rsplit(".", 1)[0]
+        else:
+            continue
+        users = sorted(_callers(base, name, owner) | _callers(head, name, owner))
+        where = f"components/{name}" if owner is None else f"projects/{owner}/components/{name}"
+        listed = ", ".join(f"{project}/{pipeline}" for project, pipeline in users)
+        notes.append(
+            f"component {where} is used by {len(users)} pipeline(s) in "
+            f"{len({p for p, _ in users})} project(s): {listed or 'none'}"
+        )
+    return notes
+
+
+def _callers(validation: Validation, component: str, owner: str | None) -> set[tuple[str, str]]:
+    """(project, pipeline) pairs whose tasks call ``component`` (a project's own when owned)."""
+    found = set()
+    for name, specs in validation.repo.projects.items():
+        if owner is not None and name != owner:
+            continue
+        if owner is None and component in specs.components:
+            continue  # the project's own component of that name is what its pipelines call
+        for pipeline in specs.pipelines.values():
+            if any(task.component == component for task in pipeline.model.spec.tasks):
+                found.add((name, pipeline.name))
+    return found

@@ -164,12 +164,12 @@ def requested_amounts(
     for pipeline in specs.pipelines.values():
         envs = workload_environments(pipeline.model, project)
         for task in pipeline.model.spec.tasks:
-            if task.resources is not None:
-                add(
-                    envs,
-                    pipeline_group(platform, project, pipeline.model, task.name),
-                    task.resources,
-                )
+            resources = task.resources
+            component = specs.components.get(task.component or "")
+            if resources is None and component is not None:
+                resources = component.model.spec.resources
+            if resources is not None:
+                add(envs, pipeline_group(platform, project, pipeline.model, task.name), resources)
     return dict(totals)
 
 

@@ -1,16 +1,19 @@
 """The DAG of a pipeline's WorkflowTemplate: one Argo template per step, plus upstream waits.
 
 A container step is an Argo ``container`` template placed like every workload pod (Volcano, the
-project queue, the step's resource group, mounts, the project ServiceAccount). A training step is
-a ``resource`` template that creates the Training's run object, the very manifest the trainings
+project queue, the step's resource group, mounts, the project ServiceAccount). A component step is
+the same, with the component's image, command and resources and its ``{{inputs.x}}`` placeholders
+replaced by the task's values in Python (see ``models.components``): the template gets plain
+strings, inlined per pipeline (docs/decisions.md says why not ``templateRef``). A training step is a
+``resource`` template that creates the Training's run object, the very manifest the trainings
 renderer produces, renamed per workflow run. A wait is a ``resource`` ``get`` of the upstream run
 (see ``pipelines`` for why), retried while that run does not exist yet.
 
-Argo evaluates ``successCondition``/``failureCondition`` as Kubernetes label selectors over
-GJSON paths, so they can only name plain fields (no array queries) and the failure requirements
-are OR-ed. Operators that report conditions (Kubeflow jobs, Katib) keep them in a short list
-whose order we do not know: a Failed condition is looked for in each of the first positions, and
-``completionTime`` (set once the job finished either way) means success when none failed.
+Argo evaluates ``successCondition``/``failureCondition`` as Kubernetes label selectors over GJSON
+paths, so they can only name plain fields (no array queries) and the failure requirements are OR-ed.
+Operators that report conditions (Kubeflow jobs, Katib) keep them in a short list whose order we do
+not know: a Failed condition is looked for in each of the first positions, and ``completionTime``
+(set once the job finished either way) means success when none failed.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from dataclasses import dataclass, field
 
 from mofang_gitops.manifests import ANNOTATION_SOURCE_PATH, LABEL_MANAGED_BY
 from mofang_gitops.models import Pipeline
+from mofang_gitops.models.components import substitute_inputs
 from mofang_gitops.models.quantities import duration_seconds
 from mofang_gitops.models.workloads import Retry, Task
 from mofang_gitops.rendering.context import Container, Pod, TargetContext
@@ -103,6 +107,8 @@ class StepTemplate:
     pod: Pod | None = None
     resource: Resource | None = None
     inputs: list[str] = field(default_factory=list)
+    outputs: list[tuple[str, str]] = field(default_factory=list)
+    """Output parameters (name, file path) of a component step."""
 
 
 @dataclass
@@ -140,11 +146,12 @@ def build_dag(ctx: TargetContext, pipeline: Pipeline, runs: Mapping[str, Trainin
     tasks, templates = [task for task, _ in waits], []
     wait_names = [task.name for task in tasks]
     for step in spec.tasks:
-        template = (
-            _training_template(ctx, pipeline, step, retry, runs)
-            if step.training
-            else _container_template(ctx, pipeline, step, retry)
-        )
+        if step.training:
+            template = _training_template(ctx, pipeline, step, retry, runs)
+        elif step.component:
+            template = _component_template(ctx, pipeline, step, retry)
+        else:
+            template = _container_template(ctx, pipeline, step, retry)
         templates.append(template)
         dependencies = list(step.dependencies or wait_names)
         tasks.append(DagTask(step.name, template.name, dependencies))
@@ -217,6 +224,32 @@ def _container_template(
     )
     pod = ctx.pod(group, [container], job=pipeline.name, role=step.name, volumes=volumes)
     return StepTemplate(f"step-{step.name}", retry, pod=pod)
+
+
+def _component_template(
+    ctx: TargetContext, pipeline: Pipeline, step: Task, retry: RetryStrategy | None
+) -> StepTemplate:
+    """A component step: the component's container with the task's inputs substituted."""
+    assert step.component is not None
+    component = ctx.resolved.components[step.component].model.spec
+    values = {i.name: i.default for i in component.inputs if i.default is not None}
+    values.update(step.inputs)
+    group = ctx.group(pipeline_group(ctx.platform, ctx.project, pipeline, step.name))
+    requests, limits = ctx.resources(step.resources or component.resources, group)
+    volumes, mounts = ctx.mounts(pipeline.spec.mounts, ctx.project.spec.owners[0])
+    container = Container(
+        "main",
+        ctx.image(component.image),
+        [substitute_inputs(part, values) for part in component.command],
+        [substitute_inputs(part, values) for part in component.args],
+        [(name, substitute_inputs(text, values)) for name, text in component.env.items()],
+        requests,
+        limits,
+        mounts,
+    )
+    pod = ctx.pod(group, [container], job=pipeline.name, role=step.name, volumes=volumes)
+    outputs = [(output.name, output.path) for output in component.outputs]
+    return StepTemplate(f"step-{step.name}", retry, pod=pod, outputs=outputs)
 
 
 def _training_template(

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from mofang_gitops.errors import Location, Problem, Severity, field_path
 from mofang_gitops.models import (
     KIND_MODELS,
+    Component,
     Environment,
     Notebook,
     Pipeline,
@@ -37,6 +38,7 @@ WORKLOAD_DIRS: dict[str, str] = {
     "notebooks": "Notebook",
     "trainings": "Training",
     "pipelines": "Pipeline",
+    "components": "Component",
 }
 
 
@@ -86,6 +88,8 @@ class ProjectSpecs:
     notebooks: dict[str, Loaded[Notebook]] = field(default_factory=dict)
     trainings: dict[str, Loaded[Training]] = field(default_factory=dict)
     pipelines: dict[str, Loaded[Pipeline]] = field(default_factory=dict)
+    components: dict[str, Loaded[Component]] = field(default_factory=dict)
+    """The project's own pipeline components (``projects/<p>/components/``)."""
     paths: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     workloads_loaded: bool = True
@@ -108,6 +112,8 @@ class Repo:
     platform: Loaded[Platform] | None = None
     environments: dict[str, Loaded[Environment]] = field(default_factory=dict)
     projects: dict[str, ProjectSpecs] = field(default_factory=dict)
+    components: dict[str, Loaded[Component]] = field(default_factory=dict)
+    """Platform-wide pipeline components (``components/``)."""
     problems: list[Problem] = field(default_factory=list)
     """Problems outside any project: platform.yaml, environments, stray files."""
 
@@ -164,7 +170,9 @@ def _load_path(repo: Repo, tree: FileTree, path: str, only: set[str] | None) -> 
     parts = path.split("/")
     problems = repo_problem(repo, path)
     if not path.endswith(YAML_SUFFIXES):
-        if parts[0] == "environments" or (len(parts) == 4 and parts[2] in WORKLOAD_DIRS):
+        if parts[0] in ("environments", "components") or (
+            len(parts) == 4 and parts[2] in WORKLOAD_DIRS
+        ):
             problems.append(
                 Problem(
                     location=Location(path),
@@ -179,8 +187,9 @@ def _load_path(repo: Repo, tree: FileTree, path: str, only: set[str] | None) -> 
             Problem(
                 location=Location(path),
                 message="YAML file outside the platform layout",
-                hint="use platform.yaml, environments/<env>.yaml, projects/<p>/project.yaml, "
-                "quota.yaml, notebooks/, trainings/ or pipelines/",
+                hint="use platform.yaml, environments/<env>.yaml, components/<name>.yaml, "
+                "projects/<p>/project.yaml, quota.yaml, notebooks/, trainings/, pipelines/ or "
+                "components/",
             )
         )
         return
@@ -236,6 +245,8 @@ def _expected_kind(parts: list[str]) -> str | None:
         return "Platform"
     if len(parts) == 2 and parts[0] == "environments":
         return "Environment"
+    if len(parts) == 2 and parts[0] == "components":
+        return "Component"
     if parts[0] != "projects":
         return None
     if len(parts) == 3 and parts[2] in ("project.yaml", "project.yml"):
@@ -359,11 +370,14 @@ def _place(repo: Repo, loaded: Loaded[Any], parts: list[str], problems: list[Pro
     if parts[0] == "platform.yaml" or parts[0] == "platform.yml":
         repo.platform = loaded
         return
-    if parts[0] == "environments":
+    if parts[0] in ("environments", "components"):
         if model.name != stem:
             problems.append(_name_mismatch(loaded, stem, "the file name"))
             return
-        repo.environments[model.name] = loaded
+        if isinstance(model, Component):
+            repo.components[model.name] = loaded
+        else:
+            repo.environments[model.name] = loaded
         return
     project_name = parts[1]
     project = _project(repo, project_name)
@@ -404,6 +418,8 @@ def _place(repo: Repo, loaded: Loaded[Any], parts: list[str], problems: list[Pro
         project.trainings[model.name] = loaded
     elif isinstance(model, Pipeline):
         project.pipelines[model.name] = loaded
+    elif isinstance(model, Component):
+        project.components[model.name] = loaded
     log.debug("loaded %s from %s", _subject(model, project_name), path)
 
 

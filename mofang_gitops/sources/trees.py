@@ -31,7 +31,7 @@ class FileTree(Protocol):
 
 
 SKIP_DIRS = {".git", ".venv", "node_modules", "__pycache__", ".mypy_cache", ".ruff_cache"}
-WALKED_TOPS = ("platform.yaml", "platform.yml", "environments", "projects")
+WALKED_TOPS = ("platform.yaml", "platform.yml", "environments", "components", "projects")
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class DirectoryTree:
         return str(self.root)
 
     def files(self) -> list[tuple[str, bool]]:
-        """Walk ``platform.yaml``, ``environments/`` and ``projects/`` without following links."""
+        """Walk ``platform.yaml``, ``environments/``, ``components/``, ``projects/`` (no links)."""
         found: list[tuple[str, bool]] = []
         for top in WALKED_TOPS:
             start = self.root / top

@@ -1,11 +1,13 @@
-"""Pipeline rules: step references and placement, and dependencies between pipelines."""
+"""Pipeline rules: step references and placement, components, dependencies between pipelines."""
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
-from mofang_gitops.models import Pipeline
-from mofang_gitops.models.workloads import describe_cycle, find_cycle
+from mofang_gitops.models import Component, Pipeline
+from mofang_gitops.models.components import value_fits
+from mofang_gitops.models.workloads import Task, describe_cycle, find_cycle
 from mofang_gitops.sources.loading import Loaded
 from mofang_gitops.validation.context import (
     RuleContext,
@@ -21,8 +23,10 @@ from mofang_gitops.validation.placement import (
 )
 
 
-def check_pipeline(ctx: RuleContext, loaded: Loaded[Pipeline]) -> None:
-    """Check dependencies, steps and their placement on one cluster."""
+def check_pipeline(
+    ctx: RuleContext, loaded: Loaded[Pipeline], components: dict[str, Loaded[Component]]
+) -> None:
+    """Check dependencies, steps (``components`` are those it may call) and their cluster."""
     spec = loaded.model.spec
     pipelines = ctx.specs.pipelines
     for i, dep in enumerate(spec.dependsOn):
@@ -45,7 +49,18 @@ def check_pipeline(ctx: RuleContext, loaded: Loaded[Pipeline]) -> None:
     cluster = pipeline_cluster(ctx.platform, ctx.project, loaded.model, trainings)
     for i, task in enumerate(spec.tasks):
         at = ("spec", "tasks", i)
-        if task.training is not None:
+        if task.component is not None:
+            component = _check_component_task(ctx, loaded, task, at, components)
+            if component is None:
+                continue
+            group = pipeline_group(ctx.platform, ctx.project, loaded.model, task.name)
+            if task.resourceGroup:
+                check_placement(ctx, loaded, task.resourceGroup, (*at, "resourceGroup"))
+            resources = task.resources or component.model.spec.resources
+            where = (*at, "resources") if task.resources else (*at, "component")
+            check_gpu_group(ctx, loaded, group, resources, where)
+            check_fits_quota(ctx, loaded, {group: [resources]}, where)
+        elif task.training is not None:
             if task.training not in ctx.specs.trainings:
                 ctx.error(
                     loaded,
@@ -86,6 +101,83 @@ def check_pipeline(ctx: RuleContext, loaded: Loaded[Pipeline]) -> None:
                 f"pipeline runs on {cluster!r}",
                 "all steps of a pipeline share a cluster",
             )
+
+
+def usable_components(ctx: RuleContext) -> dict[str, Loaded[Component]]:
+    """The components a pipeline of this project may call: the platform's and its own.
+
+    A project component may not take a platform component's name: a task would silently run
+    something other than what the platform team reviewed. Checked (with the image) here, once
+    per project, so a broken component fails only the projects that can call it.
+    """
+    usable = dict(ctx.repo.components)
+    for name, own in ctx.specs.components.items():
+        if name in ctx.repo.components:
+            ctx.error(
+                own,
+                ("metadata", "name"),
+                f"component {name!r} is also a platform component (components/{name}.yaml)",
+                "rename the project's component",
+            )
+            continue
+        usable[name] = own
+    return usable
+
+
+def _check_component_task(
+    ctx: RuleContext,
+    loaded: Loaded[Pipeline],
+    task: Task,
+    at: tuple[Any, ...],
+    components: dict[str, Loaded[Component]],
+) -> Loaded[Component] | None:
+    """The component exists (at the pinned version) and the inputs fit its declared types."""
+    assert task.component is not None
+    component = components.get(task.component)
+    if component is None:
+        broken = any(
+            p.location.path.startswith(f"components/{task.component}.") for p in ctx.repo.problems
+        )
+        ctx.error(
+            loaded,
+            (*at, "component"),
+            f"unknown component {task.component!r}" + (" (its file has errors)" if broken else ""),
+            f"components: {sorted(components)}",
+        )
+        return None
+    spec = component.model.spec
+    if task.version is not None and task.version != spec.version:
+        ctx.error(
+            loaded,
+            (*at, "version"),
+            f"component {task.component!r} is at version {spec.version}, not {task.version}",
+            f"pin version {spec.version!r} after checking what changed",
+        )
+    check_image(ctx, component, spec.image, ("spec", "image"))
+    declared = [i.name for i in spec.inputs]
+    for name, value in task.inputs.items():
+        where = (*at, "inputs", name)
+        declared_input = spec.input(name)
+        if declared_input is None:
+            close = difflib.get_close_matches(name, declared, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"inputs: {declared}"
+            ctx.error(loaded, where, f"component {task.component!r} has no input {name!r}", hint)
+        elif not value_fits(value, declared_input.type):
+            ctx.error(
+                loaded,
+                where,
+                f"input {name!r} takes a {declared_input.type}, not {value!r}",
+                "quote strings; write numbers and true/false unquoted",
+            )
+    missing = [i.name for i in spec.inputs if i.default is None and i.name not in task.inputs]
+    if missing:
+        ctx.error(
+            loaded,
+            (*at, "inputs") if task.inputs else (*at, "component"),
+            f"component {task.component!r} needs inputs {missing}",
+            "add them under inputs:",
+        )
+    return component
 
 
 def _check_dependency(

@@ -34,9 +34,14 @@ class Validation:
 
     @property
     def platform_ok(self) -> bool:
-        """Whether platform.yaml and every environment are valid."""
+        """Whether platform.yaml and every environment are valid.
+
+        A broken shared component is not a platform error: only the pipelines that use it fail
+        (each reports the component as unusable), every other workload still renders.
+        """
         return self.repo.platform is not None and not any(
-            p.is_error and not p.location.path.startswith("projects/") for p in self.problems
+            p.is_error and not p.location.path.startswith(("projects/", "components/"))
+            for p in self.problems
         )
 
     @property

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from mofang_gitops.errors import Problem
-from mofang_gitops.models import Notebook, Pipeline, Platform, Project, Quota, Training
+from mofang_gitops.models import Component, Notebook, Pipeline, Platform, Project, Quota, Training
 from mofang_gitops.models.base import Resources
 from mofang_gitops.models.quantities import parse_duration, parse_quantity
 from mofang_gitops.sources.loading import Loaded, ProjectSpecs, Repo
@@ -28,7 +28,7 @@ from mofang_gitops.validation.context import (
     check_placement,
     check_unique_names,
 )
-from mofang_gitops.validation.pipelines import check_pipeline
+from mofang_gitops.validation.pipelines import check_pipeline, usable_components
 from mofang_gitops.validation.placement import EffectivePolicy, role_group
 
 
@@ -46,6 +46,8 @@ class ResolvedProject:
     notebooks: Mapping[str, Loaded[Notebook]]
     trainings: Mapping[str, Loaded[Training]]
     pipelines: Mapping[str, Loaded[Pipeline]]
+    components: Mapping[str, Loaded[Component]]
+    """Components the project's pipelines may call (the platform's and its own)."""
     problems: tuple[Problem, ...]
 
 
@@ -58,8 +60,9 @@ def resolve_project_workloads(
     check_unique_names(ctx)
     notebooks = {name: _check_notebook(ctx, nb) for name, nb in specs.notebooks.items()}
     trainings = {name: _check_training(ctx, tr) for name, tr in specs.trainings.items()}
+    components = usable_components(ctx)
     for pipeline in specs.pipelines.values():
-        check_pipeline(ctx, pipeline)
+        check_pipeline(ctx, pipeline, components)
     return ResolvedProject(
         name=specs.name,
         project=specs.project.model,
@@ -67,6 +70,7 @@ def resolve_project_workloads(
         notebooks=notebooks,
         trainings=trainings,
         pipelines=dict(specs.pipelines),
+        components=components,
         problems=tuple(ctx.found),
     )
 

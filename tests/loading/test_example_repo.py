@@ -13,7 +13,7 @@ from mofang_gitops.sources.trees import DirectoryTree
 from mofang_gitops.validation.repository import validate_repo
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-FRAMEWORKS = {"horovod", "tensorflow", "pytorch", "xgboost", "ray", "volcano"}
+FRAMEWORKS = {"horovod", "tensorflow", "pytorch", "xgboost", "ray", "volcano", "spark"}
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +150,14 @@ def test_argo_template_strings_stay_data(repo: Repo) -> None:
         for task in pipeline.spec.tasks
     ]
     assert any("{{workflow.scheduledTime}}" in c for c in commands)
+
+
+def test_a_pipeline_of_the_example_is_built_from_a_shared_component(repo: Repo) -> None:
+    assert "table-export" in repo.components
+    calls = [
+        (name, pipeline.name)
+        for name, specs in repo.projects.items()
+        for pipeline in specs.pipelines.values()
+        if any(task.component == "table-export" for task in pipeline.model.spec.tasks)
+    ]
+    assert calls == [("vision", "daily-features")]

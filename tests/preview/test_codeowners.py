@@ -15,6 +15,7 @@ def test_codeowners_maps_project_owners_and_the_platform_team(
     assert "* @acme/ml-platform" in lines
     assert "/platform.yaml @acme/ml-platform" in lines
     assert "/environments/ @acme/ml-platform" in lines
+    assert "/components/ @acme/ml-platform" in lines
     assert "/projects/nlp/ @dan @erin" in lines
     assert "/projects/vision/ @alice" in lines
     # The last matching pattern wins in CODEOWNERS: project rules come after the default.

@@ -204,3 +204,50 @@ def test_clamped_requests_are_previewed_as_clamped_with_the_warning(
     markdown = cli(minimal_repo, "diff", "--base", "HEAD", "-o", "markdown").out
     assert "1 warning(s) and note(s)" in markdown
     assert "projects/vision/notebooks/bob-dev.yaml:8:" in markdown
+
+
+COMPONENT = """apiVersion: mofang.io/v1alpha1
+kind: Component
+metadata: {name: export}
+spec:
+  version: 1.0.0
+  image: registry.example.com/vision/export:1
+  command: [python, -m, export, "--table={{inputs.table}}"]
+  inputs: [{name: table, type: string}]
+  resources: {cpu: "1", memory: 2Gi}
+"""
+
+
+def _pipeline_using(component: str, name: str) -> str:
+    return (
+        f"apiVersion: mofang.io/v1alpha1\nkind: Pipeline\nmetadata: {{name: {name}}}\n"
+        f"spec:\n  tasks: [{{name: one, component: {component}, inputs: {{table: t}}}}]\n"
+    )
+
+
+def test_a_shared_component_change_lists_every_pipeline_and_project_it_touches(
+    cli: Cli, two_project_repo: GitRepo
+) -> None:
+    two_project_repo.write("components/export.yaml", COMPONENT)
+    two_project_repo.write(
+        "projects/vision/pipelines/exports.yaml", _pipeline_using("export", "exports")
+    )
+    two_project_repo.write("projects/nlp/pipelines/dump.yaml", _pipeline_using("export", "dump"))
+    two_project_repo.write("projects/nlp/pipelines/other.yaml", _pipeline_using("x", "other"))
+    two_project_repo.write(
+        "projects/nlp/components/x.yaml", COMPONENT.replace("name: export", "name: x")
+    )
+    base = two_project_repo.commit("pipelines from a shared component")
+    two_project_repo.replace("components/export.yaml", "export:1", "export:2")
+    head = two_project_repo.commit("new export image")
+    result = cli(two_project_repo, "diff", "--base", base, "--head", head, "--format", "json")
+    assert result.code == 1, result.err
+    data = json.loads(result.out)
+    assert data["notes"] == [
+        "component components/export is used by 2 pipeline(s) in 2 project(s): "
+        "nlp/dump, vision/exports"
+    ]
+    assert _objects(data, "vision") == [("changed", "WorkflowTemplate/vision/exports")]
+    assert _objects(data, "nlp") == [("changed", "WorkflowTemplate/nlp/dump")]
+    markdown = cli(two_project_repo, "diff", "--base", base, "--head", head, "--format", "markdown")
+    assert "nlp/dump, vision/exports" in markdown.out
