@@ -21,13 +21,26 @@ from mofang_gitops.models.base import (
     StrictModel,
     register,
 )
+from mofang_gitops.models.text import Arg, Description, EnvValue, ImageName, SingleLine
 
-InputValue = str | bool | int | float
+MAX_INPUT_NUMBER = 1e15
+"""Largest magnitude of a number input (it becomes command-line text; exact as a float)."""
+InputValue = (
+    EnvValue
+    | bool
+    | Annotated[int, Field(ge=-int(MAX_INPUT_NUMBER), le=int(MAX_INPUT_NUMBER))]
+    | Annotated[float, Field(ge=-MAX_INPUT_NUMBER, le=MAX_INPUT_NUMBER, allow_inf_nan=False)]
+)
 """What a task may pass for an input (checked against the input's declared type)."""
-InputName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)]
+InputName = Annotated[str, SingleLine, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)]
+Version = Annotated[
+    str,
+    SingleLine,
+    Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$", max_length=40),
+]
+"""A semantic version such as ``1.2.0``."""
 PLACEHOLDER = re.compile(r"\{\{\s*inputs\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 """``{{inputs.name}}`` (spaces inside the braces allowed)."""
-_Arg = Annotated[str, Field(max_length=4096)]
 _TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
     "int": (int,),
@@ -64,7 +77,7 @@ class Input(StrictModel):
     """Type of the value a task passes."""
     default: InputValue | None = None
     """Value when a task passes none; without a default the input is required."""
-    description: str = Field(default="", max_length=500)
+    description: Description = ""
     """For people."""
 
     @model_validator(mode="after")
@@ -79,31 +92,31 @@ class Output(StrictModel):
 
     name: InputName
     """Output parameter name (``{{tasks.<step>.outputs.parameters.<name>}}`` downstream)."""
-    path: str = Field(max_length=255, pattern=r"^/[^\s]*$")
+    path: Annotated[str, SingleLine, Field(max_length=255, pattern=r"^/[^\s]*$")]
     """File the step writes the value to."""
-    description: str = Field(default="", max_length=500)
+    description: Description = ""
     """For people."""
 
 
 class ComponentSpec(StrictModel):
     """A container step with typed inputs."""
 
-    version: str = Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$", max_length=40)
+    version: Version
     """Semantic version; a task that pins ``version`` must match it."""
-    description: str = Field(default="", max_length=500)
+    description: Description = ""
     """For people (shown by ``mofang-gitops new``)."""
-    image: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\s]+$")]
+    image: ImageName
     """A platform image name, or a full image from an allowed registry."""
-    command: list[_Arg] = Field(min_length=1)
-    """Command; may hold ``{{inputs.<name>}}``."""
-    args: list[_Arg] = Field(default_factory=list)
-    """Arguments; may hold ``{{inputs.<name>}}``."""
-    env: dict[EnvVarName, _Arg] = Field(default_factory=dict)
-    """Environment variables; values may hold ``{{inputs.<name>}}``."""
-    inputs: list[Input] = Field(default_factory=list)
-    """Typed inputs."""
-    outputs: list[Output] = Field(default_factory=list)
-    """Values the step publishes."""
+    command: list[Arg] = Field(min_length=1, max_length=256)
+    """Command (at most 256 words); may hold ``{{inputs.<name>}}``."""
+    args: list[Arg] = Field(default_factory=list, max_length=256)
+    """Arguments (at most 256); may hold ``{{inputs.<name>}}``."""
+    env: dict[EnvVarName, EnvValue] = Field(default_factory=dict, max_length=256)
+    """Environment variables (at most 256); values may hold ``{{inputs.<name>}}``."""
+    inputs: list[Input] = Field(default_factory=list, max_length=64)
+    """Typed inputs (at most 64)."""
+    outputs: list[Output] = Field(default_factory=list, max_length=64)
+    """Values the step publishes (at most 64)."""
     resources: Resources
     """Requests of the step (a task may override them)."""
 

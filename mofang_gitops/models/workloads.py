@@ -21,7 +21,7 @@ from mofang_gitops.models.base import (
     UserName,
     register,
 )
-from mofang_gitops.models.components import InputName, InputValue
+from mofang_gitops.models.components import InputName, InputValue, Version
 from mofang_gitops.models.text import (
     Arg,
     EnvValue,
@@ -209,15 +209,20 @@ class Spark(StrictModel):
 
     type: Literal["Python", "Scala", "Java", "R"] = "Python"
     """Language of the application file."""
-    mainClass: str | None = Field(default=None, max_length=255, pattern=r"^[A-Za-z_$][\w$.]*$")
+    mainClass: (
+        Annotated[str, SingleLine, Field(max_length=255, pattern=r"^[A-Za-z_$][A-Za-z0-9_$.]*$")]
+        | None
+    ) = None
     """Main class (Scala and Java applications)."""
-    version: str = Field(default="3.5.5", pattern=r"^[0-9]+\.[0-9]+(\.[0-9]+)?$")
+    version: Annotated[
+        str, SingleLine, Field(pattern=r"^[0-9]+\.[0-9]+(\.[0-9]+)?$", max_length=20)
+    ] = "3.5.5"
     """Spark version of the image (spark-operator records it; it does not pick the image)."""
     conf: dict[
-        Annotated[str, Field(pattern=r"^spark\.[A-Za-z0-9_.-]+$", max_length=200)],
-        Annotated[str, Field(max_length=4096)],
-    ] = Field(default_factory=dict)
-    """Extra ``spark.*`` properties, as ``--conf`` of spark-submit."""
+        Annotated[str, SingleLine, Field(pattern=r"^spark\.[A-Za-z0-9_.-]+$", max_length=200)],
+        Annotated[str, SingleLine, Field(max_length=4096)],
+    ] = Field(default_factory=dict, max_length=256)
+    """Extra ``spark.*`` properties, as ``--conf`` of spark-submit (at most 256)."""
 
     @model_validator(mode="after")
     def _main_class_for_jvm(self) -> Spark:
@@ -419,7 +424,7 @@ class Task(StrictModel):
     """Run this Training of the project as the step."""
     component: Name | None = None
     """Run this component (the project's own, else the platform's) as the step."""
-    version: str | None = Field(default=None, max_length=40)
+    version: Version | None = None
     """Pin the component's version: validation fails when the component has another one."""
     inputs: dict[InputName, InputValue] = Field(default_factory=dict, max_length=256)
     """Values of the component's inputs (typed as the component declares; at most 256)."""

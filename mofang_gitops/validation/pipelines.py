@@ -59,7 +59,7 @@ def check_pipeline(
             resources = task.resources or component.model.spec.resources
             where = (*at, "resources") if task.resources else (*at, "component")
             check_gpu_group(ctx, loaded, group, resources, where)
-            check_fits_quota(ctx, loaded, {group: [resources]}, where)
+            check_fits_quota(ctx, loaded, {group: [(resources, 1)]}, where)
         elif task.training is not None:
             if task.training not in ctx.specs.trainings:
                 ctx.error(
