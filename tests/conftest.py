@@ -6,7 +6,9 @@ tests never pay for a cluster. Without binaries or CRDs: skip locally with the r
 
 from __future__ import annotations
 
+import fcntl
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,7 +41,31 @@ def _unavailable(reason: str) -> NoReturn:
 
 
 @pytest.fixture(scope="session")
-def binaries() -> Path:
+def one_cluster_session_per_machine() -> Iterator[None]:
+    """Hold a machine-wide lock while this session runs control planes.
+
+    Several test sessions on one two-core machine each starting API servers starve one another
+    until CRD installs time out; taking turns finishes sooner. ``MOFANG_TEST_PLANE_LOCK=0``
+    opts out.
+    """
+    if os.environ.get("MOFANG_TEST_PLANE_LOCK") == "0":
+        yield
+        return
+    cache = Path(os.environ.get("MOFANG_CACHE_DIR") or Path.home() / ".cache" / "mofang-gitops")
+    cache.mkdir(parents=True, exist_ok=True)
+    with (cache / "test-planes.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(
+                f"waiting for another test session's control planes ({lock.name})", file=sys.stderr
+            )
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+@pytest.fixture(scope="session")
+def binaries(one_cluster_session_per_machine: None) -> Path:
     try:
         return find_binaries()
     except MofangError as err:

@@ -185,8 +185,8 @@ def install_crds(cp: ControlPlane, crds_dir: Path, *, timeout: float = 300) -> l
     """
     started = time.monotonic()
     files = sorted(p for p in crds_dir.rglob("*.yaml") if p.is_file())
-    # The server's work (decoding, schema checks) dominates; parallel requests use both cores.
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    # The server's work (decoding, schema checks) dominates: two requests keep both cores busy.
+    with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(lambda path: _put_crd(cp, path), files))
     refused = [str(result) for result in results if isinstance(result, MofangError)]
     if refused:
@@ -364,6 +364,9 @@ def _apiserver_argv(bin_dir: Path, workdir: Path, etcd_port: int, port: int) -> 
         f"--token-auth-file={workdir / 'tokens.csv'}",
         "--disable-admission-plugins=ServiceAccount",
         "--allow-privileged=true",
+        # Installing a megabyte CRD (Argo's) takes the server over the 60 s default on a loaded
+        # two-core machine; a local test plane waits instead of answering 504.
+        "--request-timeout=5m",
         # Only loopback exists: no default route to take an address from, and no other API
         # server whose endpoints need reconciling.
         "--advertise-address=127.0.0.1",
@@ -526,11 +529,36 @@ class _CrdRef:
     """The served ``group/version`` paths, where discovery must list ``plural``."""
 
 
+CRD_TIMEOUT = 330.0
+"""Client side of ``--request-timeout=5m``: longer, so the server's answer always arrives."""
+_CRD_RETRIES = 4
+"""A loaded machine can make the server time out (504) on a megabyte CRD; it is retried."""
+
+
 def _put_crd(cp: ControlPlane, path: Path) -> _CrdRef | MofangError:
-    """Create the CRD in ``path``, or server-side apply it when it exists; return the refusal."""
+    """Create the CRD in ``path``, or server-side apply it when it exists; return the refusal.
+
+    A 429/5xx answer is retried a few times: a timed-out create may still have happened, and
+    the retry then finds it (409) and applies over it.
+    """
+    for attempt in range(_CRD_RETRIES):
+        result = _put_crd_once(cp, path)
+        if not isinstance(result, _RetriableCrdError) or attempt == _CRD_RETRIES - 1:
+            return result
+        time.sleep(1.0 + attempt)
+    raise AssertionError("unreachable")
+
+
+class _RetriableCrdError(MofangError):
+    """The server was too busy to answer (429 or 5xx)."""
+
+
+def _put_crd_once(cp: ControlPlane, path: Path) -> _CrdRef | MofangError:
     body = path.read_bytes()
     query = f"?fieldManager={FIELD_MANAGER}"
-    status, answer = api_call(cp, "POST", _CRD_API + query, body, content_type="application/yaml")
+    status, answer = api_call(
+        cp, "POST", _CRD_API + query, body, content_type="application/yaml", timeout=CRD_TIMEOUT
+    )
     if status == 409 and answer.get("reason") == "AlreadyExists":
         name = str(answer.get("details", {}).get("name", ""))
         status, answer = api_call(
@@ -539,10 +567,12 @@ def _put_crd(cp: ControlPlane, path: Path) -> _CrdRef | MofangError:
             f"{_CRD_API}/{name}{query}&force=true",
             body,
             content_type="application/apply-patch+yaml",
+            timeout=CRD_TIMEOUT,
         )
     if status not in (200, 201):
         message = answer.get("message") or answer.get("text", "")
-        return MofangError(f"CRD {path}: the API server answered {status}: {message}")
+        error = _RetriableCrdError if status == 429 or status >= 500 else MofangError
+        return error(f"CRD {path}: the API server answered {status}: {message}")
     spec = answer["spec"]
     served = (f"{spec['group']}/{v['name']}" for v in spec["versions"] if v.get("served"))
     return _CrdRef(answer["metadata"]["name"], spec["names"]["plural"], tuple(served))
