@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "schemas",
     "codeowners",
     "dev",
+    "wait_upstream",
 )
 """Modules of ``mofang_gitops.commands``; each defines NAME, HELP, EXAMPLE, add_arguments, run."""
 
@@ -127,7 +128,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    named = [a for a in (argv or ()) if a in COMMAND_MODULES]
+    named = [a.replace("-", "_") for a in (argv or ()) if a.replace("-", "_") in COMMAND_MODULES]
     for module in _available_commands(named[0] if named else None):
         command = sub.add_parser(
             module.NAME,

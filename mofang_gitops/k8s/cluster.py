@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import urllib3
 from kubernetes.client import ApiClient, Configuration
-from kubernetes.config import load_kube_config
+from kubernetes.config import load_incluster_config, load_kube_config
 
 from mofang_gitops.errors import ClusterError, ConflictError, InvalidObjectError, NotFoundError
 from mofang_gitops.manifests import MANAGER
@@ -231,8 +231,11 @@ class Cluster:
         timeout: float = 60.0,
         pool_size: int = 16,
         down_for: float = 10.0,
+        in_cluster: bool = False,
     ) -> None:
         self.name = name
+        self.in_cluster = in_cluster
+        """Use the pod's ServiceAccount (a pipeline's wait step) instead of a kubeconfig."""
         self.kubeconfig = str(kubeconfig) if kubeconfig else None
         self.context = context
         self.retry = retry or RetryPolicy()
@@ -259,12 +262,13 @@ class Cluster:
             if self._client is None:
                 config = Configuration()
                 try:
-                    load_kube_config(  # type: ignore[no-untyped-call]
-                        self.kubeconfig,
-                        self.context,
-                        client_configuration=config,
-                        persist_config=False,
-                    )
+                    if self.in_cluster:
+                        load_incluster_config(client_configuration=config)  # type: ignore[no-untyped-call]
+                    else:
+                        load_kube_config(  # type: ignore[no-untyped-call]
+                            self.kubeconfig, self.context, client_configuration=config,
+                            persist_config=False,
+                        )  # fmt: skip
                 except Exception as e:  # the loader raises several unrelated types
                     raise ClusterError(
                         self.name, f"cannot load kubeconfig context {self.context!r}: {e}"

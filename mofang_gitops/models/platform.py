@@ -263,6 +263,9 @@ class PlatformSpec(StrictModel):
     """Istio ingress for notebooks."""
     images: dict[ImageKey, Image] = Field(default_factory=dict, max_length=1000)
     """Curated images by short name (at most 1000)."""
+    toolImage: str | None = Field(default=None, pattern=IMAGE_REF, max_length=255)
+    """The mofang-gitops image (``controller/Dockerfile``). Needed when a pipeline uses
+    ``dependsOn``: the step that waits for an upstream run runs this tool."""
     registries: list[RegistryPrefix] = Field(min_length=1, max_length=256)
     """Allowed image registry prefixes, e.g. ``registry.example.com/`` (at most 256)."""
     policies: Policies = Field(default_factory=Policies)

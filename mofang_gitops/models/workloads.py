@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from datetime import date
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from mofang_gitops.models.base import (
     MAX_REPLICAS,
@@ -22,6 +21,7 @@ from mofang_gitops.models.base import (
     register,
 )
 from mofang_gitops.models.components import InputName, InputValue, Version
+from mofang_gitops.models.schedules import check_cron, zone
 from mofang_gitops.models.text import (
     Arg,
     EnvValue,
@@ -330,17 +330,15 @@ class Training(Workload):
         return self
 
 
-_CRON_FIELD = re.compile(
-    r"^(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?(,(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?)*$"
-)
-_CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
+DEFAULT_DEPENDENCY_TIMEOUT = "1h"
+"""How long a run waits for its upstream run unless the dependency says otherwise."""
 
 
 class Backfill(StrictModel):
-    """Past dates to run once each, one Workflow per date."""
+    """Past dates whose every scheduled time runs once (hourly over two days: 48 runs)."""
 
     from_: date = Field(alias="from")
-    """First date (inclusive), ``YYYY-MM-DD``."""
+    """First date (inclusive), ``YYYY-MM-DD`` in the schedule's time zone."""
     to: date
     """Last date (inclusive)."""
 
@@ -357,7 +355,7 @@ class Schedule(StrictModel):
     """When a pipeline runs."""
 
     cron: Annotated[str, SingleLine, Field(max_length=100, pattern=r"^[ -~]+$")]
-    """Five-field cron expression (or @daily, @hourly …)."""
+    """Five-field cron expression (or @daily, @hourly …), checked by cronsim."""
     timezone: Annotated[str, SingleLine, Field(max_length=64, pattern=r"^[A-Za-z0-9_+/-]+$")] = (
         "UTC"
     )
@@ -367,31 +365,34 @@ class Schedule(StrictModel):
     startingDeadline: Duration | None = None
     """A run that cannot start within this is skipped (at most 366d)."""
     backfill: Backfill | None = None
-    """Past dates to run once each."""
+    """Past dates: every time the cron fires on them runs once."""
     suspend: bool = False
     """Stop scheduling new runs."""
 
     @field_validator("cron")
     @classmethod
-    def _cron_shape(cls, value: str) -> str:
-        text = value.strip()
-        if text in _CRON_MACROS:
-            return text
-        fields = text.split()
-        if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
-            raise ValueError(f"{value!r} is not a five-field cron expression like '0 2 * * *'")
-        return text
+    def _cron_parses(cls, value: str) -> str:
+        return check_cron(value)
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as e:
-            raise ValueError(f"{value!r} is not an IANA time zone such as Asia/Shanghai") from e
+        zone(value)
         return value
+
+
+class Dependency(StrictModel):
+    """An upstream pipeline whose run for this run's scheduled time must succeed first."""
+
+    pipeline: Name
+    """A pipeline of this project with a schedule (any cron and time zone)."""
+    timeout: Duration = DEFAULT_DEPENDENCY_TIMEOUT
+    """How long to wait for that run to exist and succeed before this run fails."""
+
+
+def _as_dependency(value: object) -> object:
+    """The plain list form (``dependsOn: [raw-import]``) means the default timeout."""
+    return {"pipeline": value} if isinstance(value, str) else value
 
 
 class Retry(StrictModel):
@@ -462,9 +463,14 @@ class PipelineSpec(StrictModel):
     """When to run; without it the pipeline is only a WorkflowTemplate."""
     retry: Retry = Field(default_factory=Retry)
     """Retries of failed steps."""
-    dependsOn: list[Name] = Field(default_factory=list, max_length=100)
-    """Other pipelines of this project whose run for the same time must succeed first (at most
-    100)."""
+    dependsOn: list[
+        Annotated[
+            Dependency,
+            BeforeValidator(_as_dependency, json_schema_input_type=Name | Dependency),
+        ]
+    ] = Field(default_factory=list, max_length=100)
+    """Upstream pipelines (a name, or ``{pipeline, timeout}``; at most 100): a run scheduled at T
+    waits for each upstream's run scheduled at the latest time at or before T in its time zone."""
     resourceGroup: Name | None = None
     """Default resource group of container steps; default: a CPU group of the project."""
     mounts: list[MountTier] = Field(default_factory=_project_only)
@@ -540,3 +546,8 @@ class Pipeline(Workload):
     """Always ``Pipeline``."""
     spec: PipelineSpec
     """The pipeline definition."""
+
+    @property
+    def upstreams(self) -> list[str]:
+        """Names of the pipelines this one depends on, in spec order."""
+        return [dep.pipeline for dep in self.spec.dependsOn]

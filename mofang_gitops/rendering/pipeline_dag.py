@@ -6,8 +6,8 @@ the same, with the component's image, command and resources and its ``{{inputs.x
 replaced by the task's values in Python (see ``models.components``): the template gets plain
 strings, inlined per pipeline (docs/decisions.md says why not ``templateRef``). A training step is a
 ``resource`` template that creates the Training's run object, the very manifest the trainings
-renderer produces, renamed per workflow run. A wait is a ``resource`` ``get`` of the upstream run
-(see ``pipelines`` for why), retried while that run does not exist yet.
+renderer produces, renamed per workflow run. A wait is a container of the tool's own image
+(``platform.spec.toolImage``) running ``mofang-gitops wait-upstream`` (see ``pipelines`` for why).
 
 Argo evaluates ``successCondition``/``failureCondition`` as Kubernetes label selectors over GJSON
 paths, so they can only name plain fields (no array queries) and the failure requirements are OR-ed.
@@ -18,25 +18,26 @@ not know: a Failed condition is looked for in each of the first positions, and `
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from mofang_gitops.manifests import ANNOTATION_SOURCE_PATH, LABEL_MANAGED_BY
 from mofang_gitops.models import Pipeline
+from mofang_gitops.models.base import Resources
 from mofang_gitops.models.components import substitute_inputs
 from mofang_gitops.models.quantities import duration_seconds
 from mofang_gitops.models.workloads import Retry, Task
 from mofang_gitops.rendering.context import Container, Pod, TargetContext
-from mofang_gitops.rendering.pipeline_runs import PIPELINE_LABEL, upstream_run_expression
+from mofang_gitops.rendering.pipeline_executor import EXECUTOR_ACCOUNT
+from mofang_gitops.rendering.pipeline_runs import PIPELINE_LABEL
 from mofang_gitops.rendering.templating import ObjectHeader, render_object
 from mofang_gitops.rendering.trainings import TrainingRun
 from mofang_gitops.validation.placement import cpu_group_for, pipeline_group
 
 WAIT_TEMPLATE = "wait-for-run"
+WAIT_ROLE = "wait"
 HELPER_ROLE = "argo"
 """Role label of the pods Argo runs for resource and wait steps."""
-RUN_PARAMETER = "run"
 CREATED_BY = "argo-workflows"
 """managed-by of objects a step creates: runs are Argo's, never ours to diff or prune."""
 WORKFLOW_LABEL = "workflows.argoproj.io/workflow"
@@ -68,12 +69,12 @@ RUN_CONDITIONS: dict[tuple[str, str], tuple[str, str]] = {
     ),
 }
 """(apiVersion, kind) of a run object -> Argo (successCondition, failureCondition)."""
-WAIT_CONDITIONS = ("status.phase == Succeeded", "status.phase in (Failed, Error)")
-_WAIT_MANIFEST = {
-    "apiVersion": "argoproj.io/v1alpha1",
-    "kind": "Workflow",
-    "metadata": {"name": f"{{{{inputs.parameters.{RUN_PARAMETER}}}}}"},
-}
+WAIT_INPUTS = ["pipeline", "cron", "timezone", "timeout", "at"]
+"""Inputs of the wait template: the upstream, its schedule, how long, and the time to match."""
+WAIT_RESOURCES = Resources(cpu="50m", memory="128Mi")
+"""The wait only polls the API server."""
+WAIT_GRACE_SECONDS = 300
+"""Margin of the wait template's deadline over the wait's own timeout (pod start-up)."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,10 @@ class StepTemplate:
     inputs: list[str] = field(default_factory=list)
     outputs: list[tuple[str, str]] = field(default_factory=list)
     """Output parameters (name, file path) of a component step."""
+    token: bool = False
+    """Mount the pod's ServiceAccount token (only the wait, which reads Workflows)."""
+    deadline: int | None = None
+    """``activeDeadlineSeconds``: a backstop should the step hang."""
 
 
 @dataclass
@@ -134,15 +139,11 @@ class Dag:
     pod: Pod
 
 
-WAIT_RETRY = RetryStrategy(limit=10, backoff="60s", cap="600s")
-"""An upstream run may be created a little later than ours: look again for about an hour."""
-
-
 def build_dag(ctx: TargetContext, pipeline: Pipeline, runs: Mapping[str, TrainingRun]) -> Dag:
     """Tasks in spec order, each waiting for every upstream run when it has no dependencies."""
     spec = pipeline.spec
     retry = retry_strategy(spec.retry)
-    waits = _wait_tasks(pipeline)
+    waits = _wait_tasks(ctx, pipeline)
     tasks, templates = [task for task, _ in waits], []
     wait_names = [task.name for task in tasks]
     for step in spec.tasks:
@@ -156,7 +157,7 @@ def build_dag(ctx: TargetContext, pipeline: Pipeline, runs: Mapping[str, Trainin
         dependencies = list(step.dependencies or wait_names)
         tasks.append(DagTask(step.name, template.name, dependencies))
     if waits:
-        templates.append(wait_template())
+        templates.append(wait_template(ctx, pipeline))
     parameters = [(parameter, "") for _, parameter in waits]
     return Dag(tasks, templates, parameters, _helper_pod(ctx, pipeline))
 
@@ -167,12 +168,17 @@ def _helper_pod(ctx: TargetContext, pipeline: Pipeline) -> Pod:
     Written at workflow level, so resource and wait steps also go through Volcano in the project
     queue and stay off GPU machines; container steps override it with their own group.
     """
+    group = ctx.group(_helper_group(ctx, pipeline))
+    return ctx.pod(group, [], job=pipeline.name, role=HELPER_ROLE, volumes=[])
+
+
+def _helper_group(ctx: TargetContext, pipeline: Pipeline) -> str:
+    """The CPU group of Argo's own pods and of waits (the pipeline's group when it has no GPUs)."""
     own = ctx.group(pipeline.spec.resourceGroup) if pipeline.spec.resourceGroup else None
     cpu = cpu_group_for(ctx.platform, ctx.project, ctx.cluster.name)
     if own is not None and not own.capacity.gpu:
         cpu = own
-    group = cpu or own or ctx.groups_here()[0]
-    return ctx.pod(group, [], job=pipeline.name, role=HELPER_ROLE, volumes=[])
+    return (cpu or own or ctx.groups_here()[0]).name
 
 
 def retry_strategy(retry: Retry) -> RetryStrategy | None:
@@ -188,18 +194,33 @@ def wait_parameter(upstream: str) -> str:
     return f"after-{upstream}"
 
 
-def _wait_tasks(pipeline: Pipeline) -> list[tuple[DagTask, str]]:
-    """One wait per upstream pipeline, named so it cannot clash with a step."""
+def _wait_tasks(ctx: TargetContext, pipeline: Pipeline) -> list[tuple[DagTask, str]]:
+    """One wait per upstream pipeline, named so it cannot clash with a step.
+
+    ``at`` is the upstream's scheduled time a backfill run names in its parameter, else this
+    run's own scheduled time; the wait takes the upstream's latest fire at or before it.
+    """
     taken = {step.name for step in pipeline.spec.tasks}
     waits = []
-    for upstream in pipeline.spec.dependsOn:
-        name = f"wait-{upstream}"
+    for dependency in pipeline.spec.dependsOn:
+        upstream = ctx.resolved.pipelines[dependency.pipeline].model
+        schedule = upstream.spec.schedule
+        assert schedule is not None, "validation: an upstream has a schedule"
+        name = f"wait-{upstream.name}"
         while name in taken:
             name = f"{name}-upstream"
         taken.add(name)
-        parameter = wait_parameter(upstream)
-        argument = (RUN_PARAMETER, upstream_run_expression(upstream, parameter))
-        waits.append((DagTask(name, WAIT_TEMPLATE, [], [argument]), parameter))
+        parameter = wait_parameter(upstream.name)
+        given = f"workflow.parameters['{parameter}']"
+        own = "('scheduledTime' in workflow ? workflow.scheduledTime : '')"
+        arguments = [
+            ("pipeline", upstream.name),
+            ("cron", schedule.cron),
+            ("timezone", schedule.timezone),
+            ("timeout", f"{duration_seconds(dependency.timeout)}s"),
+            ("at", f"{{{{={given} != '' ? {given} : {own}}}}}"),
+        ]
+        waits.append((DagTask(name, WAIT_TEMPLATE, [], arguments), parameter))
     return waits
 
 
@@ -298,9 +319,36 @@ def step_run_manifest(ctx: TargetContext, run: TrainingRun, pipeline: str, step:
     return render_object(run.template, header, **run.values)
 
 
-def wait_template() -> StepTemplate:
-    """Wait until the run named by the ``run`` input succeeded; fail when it failed."""
-    success, failure = WAIT_CONDITIONS
-    manifest = json.dumps(_WAIT_MANIFEST, sort_keys=True)
-    resource = Resource("get", manifest, success, failure)
-    return StepTemplate(WAIT_TEMPLATE, WAIT_RETRY, resource=resource, inputs=[RUN_PARAMETER])
+def wait_template(ctx: TargetContext, pipeline: Pipeline) -> StepTemplate:
+    """Wait until the upstream run for ``at`` succeeded; fail naming it if it failed or never came.
+
+    Runs as the executor account (read access to Workflows) with its token mounted, on the CPU
+    group Argo's own pods use. Its deadline is the longest timeout of any dependency plus a
+    margin: the command's own timeout is what normally ends a wait.
+    """
+    image = ctx.platform.spec.toolImage
+    assert image is not None, "validation: dependsOn needs platform toolImage"
+    group = ctx.group(_helper_group(ctx, pipeline))
+    requests, limits = ctx.resources(WAIT_RESOURCES, group)
+    arguments = [f"--{name}={{{{inputs.parameters.{name}}}}}" for name in WAIT_INPUTS]
+    container = Container(
+        "main",
+        image,
+        ["mofang-gitops", "wait-upstream"],
+        ["--namespace={{workflow.namespace}}", *arguments],
+        [],
+        requests,
+        limits,
+        [],
+    )
+    pod = ctx.pod(group, [container], job=pipeline.name, role=WAIT_ROLE, volumes=[])
+    pod.service_account = EXECUTOR_ACCOUNT
+    longest = max(duration_seconds(d.timeout) for d in pipeline.spec.dependsOn)
+    return StepTemplate(
+        WAIT_TEMPLATE,
+        None,
+        pod=pod,
+        inputs=list(WAIT_INPUTS),
+        token=True,
+        deadline=longest + WAIT_GRACE_SECONDS,
+    )

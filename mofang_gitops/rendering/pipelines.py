@@ -1,34 +1,39 @@
 """Render pipelines into Argo Workflows objects on the one cluster each pipeline runs on.
 
 Per pipeline: a ``WorkflowTemplate`` holding the DAG (``pipeline_dag``); with a schedule also a
-semaphore ``ConfigMap``, a ``CronWorkflow`` and one ``Workflow`` per backfill date. Per target
-with pipelines: the ServiceAccount the Argo executor runs as (see below).
+semaphore ``ConfigMap``, a ``CronWorkflow`` and one ``Workflow`` per backfill scheduled time. Per
+target with pipelines: the ServiceAccount the Argo executor runs as (see below).
 
 Concurrency: the WorkflowTemplate takes a workflow-level semaphore from ``<pipeline>-semaphore``
 (key ``limit`` = ``schedule.concurrency``). Every run references the template, so cron runs,
 backfill runs and manual submissions share one limit; extra runs wait in Argo's queue (backfill
-runs get negative priorities, earliest date first, so cron runs go before them).
+runs get negative priorities, earliest time first, so cron runs go before them).
 
 Skipping: ``startingDeadline`` becomes ``startingDeadlineSeconds``: a cron run the controller
 could not start within it is skipped, never started late. With ``concurrency: 1`` the policy is
 ``Forbid``, so a fire while the previous run is still active counts as not startable and is
 skipped once the deadline passes; above 1 it is ``Allow`` and the semaphore does the limiting.
 
-Backfill: one ``Workflow`` per date, named ``<pipeline>-backfill-<yyyymmdd>`` and marked as a run
-(``meta["run"]``) so reconcile creates it once and never again, even after it finished; re-running
-a date means deleting its run. It carries Argo's ``scheduled-time`` annotation at the time the
-cron fires that day, so ``{{workflow.scheduledTime}}`` means the same in cron and backfill runs.
+Backfill: one ``Workflow`` per time the cron fires on the backfill's dates (``pipeline_runs``),
+marked as a run (``meta["run"]``) so reconcile creates it once and never again, even after it
+finished; re-running a time means deleting its run. It carries Argo's ``scheduled-time``
+annotation, so ``{{workflow.scheduledTime}}`` means the same in cron and backfill runs.
 
 dependsOn: every run is labelled ``mofang.io/pipeline`` and ``mofang.io/scheduled-time`` (unix
-seconds; cron runs get it from an Argo ``labelsFrom`` expression). Run names are deterministic:
-Argo names a cron run ``<cron>-<unix seconds>``, ours name backfill runs. So the DAG starts with
-one ``resource`` step per upstream pipeline that ``get``s the upstream run for the same scheduled
-time by name and waits for ``status.phase == Succeeded`` (failing when it Failed or Errored),
-the pattern of Argo's ``k8s-wait-wf`` example; a run not created yet is retried for about an
-hour. It needs no image of ours and only ``get`` on Workflows. A cron run computes the upstream
-name from ``workflow.scheduledTime`` in an expression; a backfill run passes it as the workflow
-parameter ``after-<upstream>`` (the upstream's backfill run of that date if it has one, else its
-cron run of the same time). A manual run of a dependent pipeline must pass that parameter.
+seconds; cron runs get it from an Argo ``labelsFrom`` expression). A run scheduled at T waits for
+the upstream run scheduled at the latest time at or before T that the upstream's cron fires, in
+the upstream's time zone. Which time that is needs the cron evaluated, and Argo's expression
+language has no cron (only date arithmetic and sprig): with different schedules (an hourly job at
+minute 40 after an import at minute 10, an hourly job after a daily one) no fixed offset works,
+and the DST rules of the upstream's zone matter. So the wait is a small step in the tool's own
+image (``platform.spec.toolImage``): ``mofang-gitops wait-upstream`` computes that time with the
+same cron library validation and backfill use, lists the upstream's runs by those two labels
+(finding cron and backfill runs alike), and polls until one succeeded, failing with the run's
+name when it failed, or when none succeeded within the dependency's ``timeout``. It runs as the
+executor account, whose Role already reads Workflows. A backfill run computes the upstream time
+here in Python and passes it as the workflow parameter ``after-<upstream>`` (so the rendered run
+shows what it waits for); a cron run leaves that empty and passes its own scheduled time. A manual
+run of a dependent pipeline must pass that parameter.
 
 Executor: pods run as the project ServiceAccount, which mounts no token; Argo's executor runs
 as its own account with just the rights it needs (``pipeline_executor``).
@@ -49,14 +54,14 @@ from mofang_gitops.rendering.pipeline_runs import (
     PIPELINE_LABEL,
     SCHEDULED_LABEL,
     SCHEDULED_TIME_ANNOTATION,
-    backfill_dates,
     backfill_name,
+    backfill_times,
     cron_name,
+    fires_daily,
     rfc3339,
     scheduled_label_expression,
-    scheduled_time,
     unix,
-    upstream_run,
+    upstream_time,
 )
 from mofang_gitops.rendering.trainings import TrainingRun
 from mofang_gitops.sources.loading import Loaded
@@ -149,17 +154,20 @@ def _render_cron(ctx: TargetContext, loaded: Loaded[Pipeline]) -> None:
 
 
 def _render_backfill(ctx: TargetContext, loaded: Loaded[Pipeline]) -> None:
-    """One run per backfill date, earliest first (and first in Argo's semaphore queue)."""
+    """One run per scheduled time of the backfill, earliest first (and first in Argo's queue).
+
+    Validation refused a backfill over the cap, so the list here is the whole range.
+    """
     pipeline = loaded.model
     schedule = pipeline.spec.schedule
     if schedule is None or schedule.backfill is None:
         return
-    for index, day in enumerate(backfill_dates(schedule.backfill)):
-        moment = scheduled_time(schedule, day)
+    times = backfill_times(schedule)
+    daily = fires_daily(times)
+    upstreams = [ctx.resolved.pipelines[name].model for name in pipeline.upstreams]
+    for index, moment in enumerate(times):
         arguments = [
-            (wait_parameter(up), upstream_run(ctx.resolved.pipelines[up].model, day, moment))
-            for up in pipeline.spec.dependsOn
-            if up in ctx.resolved.pipelines
+            (wait_parameter(up.name), rfc3339(upstream_time(up, moment))) for up in upstreams
         ]
         _emit(
             ctx,
@@ -167,7 +175,7 @@ def _render_backfill(ctx: TargetContext, loaded: Loaded[Pipeline]) -> None:
             "workflow",
             ARGO,
             "Workflow",
-            backfill_name(pipeline.name, day),
+            backfill_name(pipeline.name, moment, daily=daily),
             labels={PIPELINE_LABEL: pipeline.name, SCHEDULED_LABEL: unix(moment)},
             annotations={SCHEDULED_TIME_ANNOTATION: rfc3339(moment)},
             meta={"run": True},

@@ -304,6 +304,8 @@ def _pydantic_problems(
             message = "required field is missing"
         elif item["type"] == "value_error":
             message = message.removeprefix("Value error, ")
+            # A model that knows the fix raises an error carrying it (ScheduleError, ...).
+            hint = str(getattr(item.get("ctx", {}).get("error"), "hint", "")) or hint
         found.append(
             Problem(
                 location=doc.locate(loc),

@@ -7,6 +7,7 @@ from typing import Any
 
 from mofang_gitops.models import Component, Pipeline
 from mofang_gitops.models.components import value_fits
+from mofang_gitops.models.schedules import BACKFILL_CAP, count_fires, day_window, fires_on
 from mofang_gitops.models.workloads import Task, describe_cycle, find_cycle
 from mofang_gitops.sources.loading import Loaded
 from mofang_gitops.validation.context import (
@@ -29,8 +30,9 @@ def check_pipeline(
     """Check dependencies, steps (``components`` are those it may call) and their cluster."""
     spec = loaded.model.spec
     pipelines = ctx.specs.pipelines
-    for i, dep in enumerate(spec.dependsOn):
+    for i, dependency in enumerate(spec.dependsOn):
         at = ("spec", "dependsOn", i)
+        dep = dependency.pipeline
         if dep not in pipelines:
             ctx.error(
                 loaded,
@@ -43,6 +45,7 @@ def check_pipeline(
         else:
             _check_dependency(ctx, loaded, pipelines[dep], at)
     _check_pipeline_cycles(ctx, loaded)
+    _check_backfill(ctx, loaded)
     if spec.resourceGroup:
         check_placement(ctx, loaded, spec.resourceGroup, ("spec", "resourceGroup"))
     trainings = {n: t.model for n, t in ctx.specs.trainings.items()}
@@ -183,7 +186,11 @@ def _check_component_task(
 def _check_dependency(
     ctx: RuleContext, loaded: Loaded[Pipeline], upstream: Loaded[Pipeline], at: tuple[Any, ...]
 ) -> None:
-    """A run waits for the upstream run of the same scheduled time, in the same namespace."""
+    """What cannot work: no scheduled upstream runs, or none where this run waits for them.
+
+    Crons and time zones may differ: a run waits for the upstream's latest run at or before its
+    own scheduled time (``rendering.pipelines``).
+    """
     mine, theirs = loaded.model.spec.schedule, upstream.model.spec.schedule
     if mine is None or theirs is None:
         ctx.error(
@@ -193,13 +200,19 @@ def _check_dependency(
             "runs are matched by their scheduled time",
         )
         return
-    if (mine.cron, mine.timezone) != (theirs.cron, theirs.timezone):
+    if theirs.suspend:
         ctx.error(
             loaded,
             at,
-            f"pipeline {upstream.name!r} runs on '{theirs.cron}' "
-            f"({theirs.timezone}), this one on '{mine.cron}' ({mine.timezone})",
-            "dependent pipelines need the same cron and timezone",
+            f"pipeline {upstream.name!r} is suspended: it starts no runs to wait for",
+            f"resume it (spec.schedule.suspend in {upstream.doc.path}) or drop the dependency",
+        )
+    if ctx.platform.spec.toolImage is None:
+        ctx.error(
+            loaded,
+            at,
+            "waiting for an upstream run needs the platform's toolImage",
+            "set spec.toolImage in platform.yaml to the mofang-gitops image (controller/)",
         )
     envs = workload_environments(loaded.model, ctx.project)
     missing = [e for e in envs if e not in workload_environments(upstream.model, ctx.project)]
@@ -222,8 +235,27 @@ def _check_dependency(
         )
 
 
+def _check_backfill(ctx: RuleContext, loaded: Loaded[Pipeline]) -> None:
+    """A backfill creates one run per scheduled time in its range: at most ``BACKFILL_CAP``."""
+    schedule = loaded.model.spec.schedule
+    if schedule is None or schedule.backfill is None:
+        return
+    backfill = schedule.backfill
+    if len(fires_on(schedule.cron, schedule.timezone, backfill.from_, backfill.to)) <= BACKFILL_CAP:
+        return
+    start, end = day_window(schedule.timezone, backfill.from_, backfill.to)
+    total = count_fires(schedule.cron, schedule.timezone, start, end)
+    ctx.error(
+        loaded,
+        ("spec", "schedule", "backfill"),
+        f"backfill from {schedule.backfill.from_} to {schedule.backfill.to} on "
+        f"'{schedule.cron}' would create {total:,} runs, more than the {BACKFILL_CAP:,} allowed",
+        "shorten the range or split it into several changes",
+    )
+
+
 def _check_pipeline_cycles(ctx: RuleContext, loaded: Loaded[Pipeline]) -> None:
-    graph = {n: list(p.model.spec.dependsOn) for n, p in ctx.specs.pipelines.items()}
+    graph = {n: p.model.upstreams for n, p in ctx.specs.pipelines.items()}
     cycle = find_cycle(graph)
     if cycle is not None and loaded.name in cycle:
         message = describe_cycle(cycle, "pipeline")

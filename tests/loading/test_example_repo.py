@@ -127,7 +127,7 @@ def test_daily_pipeline_with_backfill_and_dependency(repo: Repo) -> None:
         assert pipeline.spec.schedule is not None
         fields = pipeline.spec.schedule.cron.split()
         assert fields[2:] == ["*", "*", "*"], "expected a daily cron"
-        for dep in pipeline.spec.dependsOn:
+        for dep in pipeline.upstreams:
             assert dep in repo.projects[project].pipelines, dep
 
 

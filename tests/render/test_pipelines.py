@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from mofang_gitops.manifests import Manifest, RenderedTarget
-from mofang_gitops.models.workloads import Schedule
 from mofang_gitops.rendering import render_repo
-from mofang_gitops.rendering.pipeline_dag import RUN_CONDITIONS
+from mofang_gitops.rendering.pipeline_dag import RUN_CONDITIONS, WAIT_INPUTS
 from mofang_gitops.rendering.pipeline_executor import EXECUTOR_ACCOUNT
-from mofang_gitops.rendering.pipeline_runs import (
-    backfill_name,
-    cron_name,
-    rfc3339,
-    scheduled_time,
-)
+from mofang_gitops.rendering.pipeline_runs import backfill_name, cron_name
 from mofang_gitops.yamlio import load_manifest
 from tests.scenarios import build_repo, validate_dir
 
@@ -104,26 +100,47 @@ def test_rendering_twice_gives_identical_bytes(tmp_path: Path) -> None:
     assert first == second
 
 
-def test_backfill_yields_exactly_one_workflow_per_date(tmp_path: Path) -> None:
-    schedule = (
-        '{cron: "30 */6 * * *", timezone: UTC, backfill: {from: "2026-10-30", to: "2026-11-02"}}'
-    )
-    files = {PIPELINE_FILE: _pipeline_yaml(schedule=schedule)}
-    runs = [m for m in _pipeline(_render(tmp_path, None, files)) if m.ref.kind == "Workflow"]
-    assert [m.ref.name for m in runs] == [
-        "daily-features-backfill-20261030",
-        "daily-features-backfill-20261031",
-        "daily-features-backfill-20261101",
-        "daily-features-backfill-20261102",
+def _runs(manifests: Sequence[Manifest]) -> list[dict[str, Any]]:
+    return [m.body for m in manifests if m.ref.kind == "Workflow"]
+
+
+def _scheduled(run: dict[str, Any]) -> str:
+    return str(run["metadata"]["annotations"]["workflows.argoproj.io/scheduled-time"])
+
+
+def test_backfill_runs_every_scheduled_time_hourly_daily_and_weekly(tmp_path: Path) -> None:
+    targets = _render(tmp_path, "render-backfill-every-time")
+    hourly = _runs(_pipeline(targets, "hourly-events"))
+    assert len(hourly) == 48
+    assert [_scheduled(r) for r in hourly[:2]] == ["2026-11-01T00:05:00Z", "2026-11-01T01:05:00Z"]
+    assert _scheduled(hourly[-1]) == "2026-11-02T23:05:00Z"
+    assert hourly[0]["metadata"]["name"] == "hourly-events-backfill-20261101-0005"
+    assert len({r["metadata"]["name"] for r in hourly}) == 48
+    assert [r["spec"]["priority"] for r in hourly] == list(range(-1, -49, -1))
+    daily = _runs(_pipeline(targets))
+    assert [_scheduled(r) for r in daily] == [
+        "2026-11-01T02:00:00+08:00",
+        "2026-11-02T02:00:00+08:00",
+        "2026-11-03T02:00:00+08:00",
     ]
-    assert all(m.is_run for m in runs)
-    first = runs[0].body
-    assert first["metadata"]["annotations"]["workflows.argoproj.io/scheduled-time"] == (
-        "2026-10-30T00:30:00Z"
-    )
-    assert first["metadata"]["labels"]["mofang.io/scheduled-time"] == "1793320200"
-    assert first["spec"] == {"workflowTemplateRef": {"name": "daily-features"}, "priority": -1}
-    assert [m.body["spec"]["priority"] for m in runs] == [-1, -2, -3, -4]
+    assert daily[0]["metadata"]["name"] == "daily-features-backfill-20261101"
+    weekly = _runs(_pipeline(targets, "weekly-report"))
+    # The Mondays of October 2026 in Berlin, across the end of summer time on the 25th.
+    assert [_scheduled(r) for r in weekly] == [
+        "2026-10-05T06:00:00+02:00",
+        "2026-10-12T06:00:00+02:00",
+        "2026-10-19T06:00:00+02:00",
+        "2026-10-26T06:00:00+01:00",
+    ]
+    assert [r["metadata"]["name"] for r in weekly][0] == "weekly-report-backfill-20261005"
+
+
+def test_backfill_run_labels_carry_the_unix_time_of_its_schedule(tmp_path: Path) -> None:
+    hourly = _runs(_pipeline(_render(tmp_path, "render-backfill-every-time"), "hourly-events"))
+    for run in hourly:
+        moment = datetime.fromisoformat(_scheduled(run))
+        assert run["metadata"]["labels"]["mofang.io/scheduled-time"] == str(int(moment.timestamp()))
+    assert all(r["spec"]["workflowTemplateRef"] == {"name": "hourly-events"} for r in hourly)
 
 
 def test_scheduled_time_placeholder_reaches_the_manifest_unchanged(tmp_path: Path) -> None:
@@ -184,38 +201,74 @@ def test_every_run_is_labelled_with_pipeline_and_scheduled_time(tmp_path: Path) 
     assert "workflow.scheduledTime" in expression
 
 
-def test_dependent_run_first_waits_for_the_upstream_run_of_the_same_time(tmp_path: Path) -> None:
+def test_dependent_run_first_waits_for_the_upstream_run_in_a_tool_step(tmp_path: Path) -> None:
     manifests = _pipeline(_render(tmp_path))
     template = _one(manifests, "WorkflowTemplate")
     tasks = _dag(template)
     assert list(tasks) == ["wait-raw-ingest", "extract", "train"]
     assert tasks["extract"]["dependencies"] == ["wait-raw-ingest"]
     assert tasks["train"]["dependencies"] == ["extract"]
-    run = tasks["wait-raw-ingest"]["arguments"]["parameters"][0]
-    assert run["name"] == "run"
-    assert run["value"].startswith("{{=workflow.parameters['after-raw-ingest'] != ''")
-    assert "'raw-ingest-' + sprig.unixEpoch(" in run["value"]
+    arguments = {p["name"]: p["value"] for p in tasks["wait-raw-ingest"]["arguments"]["parameters"]}
+    assert arguments["pipeline"] == "raw-ingest"
+    assert (arguments["cron"], arguments["timezone"]) == ("0 2 * * *", "Asia/Shanghai")
+    assert arguments["timeout"] == "3600s"
+    assert arguments["at"].startswith("{{=workflow.parameters['after-raw-ingest'] != ''")
+    assert "workflow.scheduledTime" in arguments["at"]
     wait = _templates(template)["wait-for-run"]
-    assert wait["resource"]["action"] == "get"
-    assert wait["resource"]["successCondition"] == "status.phase == Succeeded"
-    assert json.loads(wait["resource"]["manifest"])["metadata"] == {
-        "name": "{{inputs.parameters.run}}"
-    }
+    assert [p["name"] for p in wait["inputs"]["parameters"]] == WAIT_INPUTS
+    assert wait["container"]["image"] == "registry.example.com/mofang/mofang-gitops:0.1.0"
+    assert wait["container"]["command"] == ["mofang-gitops", "wait-upstream"]
+    assert "--at={{inputs.parameters.at}}" in wait["container"]["args"]
+    # The executor account reads Workflows; no other step gets a token.
+    assert wait["serviceAccountName"] == EXECUTOR_ACCOUNT
+    assert wait["automountServiceAccountToken"] is True
+    assert wait["activeDeadlineSeconds"] == 3600 + 300
+    others = [t for n, t in _templates(template).items() if n != "wait-for-run"]
+    assert not any("automountServiceAccountToken" in t for t in others)
     assert template["spec"]["arguments"]["parameters"] == [
         {"name": "after-raw-ingest", "value": ""}
     ]
 
 
-def test_backfill_runs_name_the_upstream_run_they_wait_for(tmp_path: Path) -> None:
-    runs = [m.body for m in _pipeline(_render(tmp_path)) if m.ref.kind == "Workflow"]
+def test_backfill_runs_name_the_upstream_time_they_wait_for(tmp_path: Path) -> None:
+    runs = _runs(_pipeline(_render(tmp_path)))
     waited = [r["spec"]["arguments"]["parameters"] for r in runs]
-    # raw-ingest backfills 11-01 and 11-02 itself; for 11-03 only its cron run can exist.
     assert waited == [
-        [{"name": "after-raw-ingest", "value": "raw-ingest-backfill-20261101"}],
-        [{"name": "after-raw-ingest", "value": "raw-ingest-backfill-20261102"}],
-        [{"name": "after-raw-ingest", "value": "raw-ingest-1793642400"}],
+        [{"name": "after-raw-ingest", "value": f"2026-11-0{day}T02:00:00+08:00"}]
+        for day in (1, 2, 3)
     ]
-    assert runs[2]["metadata"]["labels"]["mofang.io/scheduled-time"] == "1793642400"
+
+
+def test_hourly_run_waits_for_the_latest_upstream_time_at_or_before_its_own(
+    tmp_path: Path,
+) -> None:
+    runs = _runs(_pipeline(_render(tmp_path, "render-pipeline-offsets"), "hourly-features"))
+    assert len(runs) == 24
+    first = {p["name"]: p["value"] for p in runs[0]["spec"]["arguments"]["parameters"]}
+    # 00:40 UTC is 06:10 in Kolkata: raw-import fired at that very minute; daily-dims last fired
+    # at 03:30 in Shanghai, 19:30 UTC the evening before.
+    assert _scheduled(runs[0]) == "2026-11-01T00:40:00Z"
+    assert first == {
+        "after-raw-import": "2026-11-01T06:10:00+05:30",
+        "after-daily-dims": "2026-11-01T03:30:00+08:00",
+    }
+    late = {p["name"]: p["value"] for p in runs[20]["spec"]["arguments"]["parameters"]}
+    assert _scheduled(runs[20]) == "2026-11-01T20:40:00Z"
+    assert late == {
+        "after-raw-import": "2026-11-02T02:10:00+05:30",
+        "after-daily-dims": "2026-11-02T03:30:00+08:00",
+    }
+    template = _one(
+        _pipeline(_render(tmp_path / "b", "render-pipeline-offsets"), "hourly-features"),
+        "WorkflowTemplate",
+    )
+    timeouts = {
+        name: {p["name"]: p["value"] for p in task["arguments"]["parameters"]}["timeout"]
+        for name, task in _dag(template).items()
+        if name.startswith("wait-")
+    }
+    assert timeouts == {"wait-raw-import": "7200s", "wait-daily-dims": "3600s"}
+    assert _templates(template)["wait-for-run"]["activeDeadlineSeconds"] == 7200 + 300
 
 
 def test_container_step_is_placed_like_every_workload_pod(tmp_path: Path) -> None:
@@ -287,29 +340,28 @@ def test_pipeline_without_schedule_is_only_a_workflow_template(tmp_path: Path) -
     assert "labelsFrom" not in spec["workflowMetadata"]
 
 
-def test_backfill_time_is_the_crons_first_time_that_day() -> None:
-    def at(cron: str, zone: str = "UTC") -> str:
-        return rfc3339(scheduled_time(Schedule(cron=cron, timezone=zone), date(2026, 11, 1)))
-
-    assert at("0 2 * * *", "Asia/Shanghai") == "2026-11-01T02:00:00+08:00"
-    assert at("30 */6 * * 1") == "2026-11-01T00:30:00Z"
-    assert at("15,5 9-17 * * *") == "2026-11-01T09:05:00Z"
-    assert at("@hourly") == "2026-11-01T00:00:00Z"
-
-
 def test_long_pipeline_names_fit_argo_limits() -> None:
     name = "p" * 60
+    moment = datetime(2026, 11, 1, 2, 30, tzinfo=UTC)
     assert len(cron_name(name)) == 52
-    assert len(backfill_name(name, date(2026, 11, 1))) == 63
-    assert backfill_name(name, date(2026, 11, 1)).endswith("-backfill-20261101")
+    assert len(backfill_name(name, moment, daily=True)) <= 63
+    assert len(backfill_name(name, moment, daily=False)) == 63
+    assert backfill_name(name, moment, daily=True).endswith("-backfill-20261101")
+    assert backfill_name(name, moment, daily=False).endswith("-backfill-20261101-0230")
     assert cron_name("daily-features") == "daily-features"
 
 
 DryRun = Callable[[Sequence[Manifest]], list[str]]
 
 
-def test_pipeline_objects_pass_server_side_dry_run(tmp_path: Path, server_dry_run: DryRun) -> None:
-    targets = _render(tmp_path)
+@pytest.mark.cluster
+@pytest.mark.parametrize(
+    "scenario", [DEPS, "render-backfill-every-time", "render-pipeline-offsets"]
+)
+def test_pipeline_objects_pass_server_side_dry_run(
+    tmp_path: Path, server_dry_run: DryRun, scenario: str
+) -> None:
+    targets = _render(tmp_path, scenario)
     wanted = [
         m
         for t in targets
