@@ -15,6 +15,14 @@ class MofangError(Exception):
     """Base of every error this tool raises on purpose."""
 
 
+class InvalidValueError(ValueError):
+    """A model validator's refusal that knows the fix: loading shows ``hint`` with the error."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
 @dataclass(frozen=True, order=True)
 class Location:
     """Where in the repository a problem sits (1-based line and column; 0 when unknown)."""

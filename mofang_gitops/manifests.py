@@ -102,3 +102,6 @@ class RenderedTarget:
     manifests: tuple[Manifest, ...]
     kube_context: str = ""
     """kubeconfig context of the target's cluster."""
+    identities: tuple[tuple[str, str], ...] = ()
+    """(identity, safe name) of every person of the project whose objects are named by a
+    name other than their identity; ``render`` prints them as comments, never on objects."""

@@ -83,8 +83,15 @@ def _selected_problems(validation: Validation, projects: Sequence[str]) -> list[
 
 
 def target_text(target: RenderedTarget) -> str:
-    """One target's objects: a comment naming the target, then one document per object."""
+    """One target's objects: a comment naming the target, then one document per object.
+
+    Identities whose objects carry another name follow as comments (``# identity zhang.san ->
+    zhang-san-5aee43``), so a reader can find a person's volume and bindings; the objects
+    themselves do not change. Validation refused whitespace and control characters in
+    identities, so one cannot end the comment line.
+    """
     parts = [f"# {target.target}\n"]
+    parts += [f"# identity {who} -> {name}\n" for who, name in target.identities]
     for manifest in target.manifests:
         text = manifest.text if manifest.text.endswith("\n") else manifest.text + "\n"
         parts.append("---\n" + text)

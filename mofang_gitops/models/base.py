@@ -8,6 +8,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from mofang_gitops.models.identities import IDENTITY_MAX, check_identity
 from mofang_gitops.models.quantities import (
     DURATION_PATTERN,
     QUANTITY_PATTERN,
@@ -83,7 +84,22 @@ Name = Annotated[
     WithJsonSchema({"type": "string", "pattern": DNS1123_LABEL, "maxLength": 40}),
 ]
 """A DNS-1123 label kept short (40) so that derived object names stay under 63 characters."""
-UserName = Annotated[str, SingleLine, Field(pattern=DNS1123_LABEL, max_length=40)]
+UserName = Annotated[
+    str,
+    SingleLine,
+    AfterValidator(check_identity),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": IDENTITY_MAX,
+            "pattern": r"^[^\s/\\]+$",
+            "description": "A user identity as the identity provider gives it "
+            "(zhang.san, li_si, Wang.Wu, zhang.san@corp.example).",
+        }
+    ),
+]
+"""A person as the cluster's authenticator names them; derived names use ``safe_name``."""
 _QUANTITY_SCHEMA = WithJsonSchema(
     {
         "anyOf": [

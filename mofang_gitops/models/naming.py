@@ -8,6 +8,8 @@ both read them from here.
 
 from __future__ import annotations
 
+from mofang_gitops.models.identities import safe_name
+
 
 def queue_name(namespace: str) -> str:
     """The Volcano queue of an environment namespace (one queue per namespace)."""
@@ -20,8 +22,8 @@ def volume_name(namespace: str, claim: str) -> str:
 
 
 def user_claim(user: str) -> str:
-    """The claim of a person's home volume in a project namespace."""
-    return f"user-{user}"
+    """The claim of a person's home volume in a project namespace: their one DNS-safe name."""
+    return f"user-{safe_name(user)}"
 
 
 PROJECT_CLAIM = "project"

@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
 
+from mofang_gitops.errors import InvalidValueError
+
 MACROS = {
     "@yearly": "0 0 1 1 *",
     "@annually": "0 0 1 1 *",
@@ -36,12 +38,8 @@ _NUDGE = timedelta(seconds=1)
 _ANCHOR = datetime(2026, 1, 1)
 
 
-class ScheduleError(ValueError):
+class ScheduleError(InvalidValueError):
     """A cron expression or time zone that cannot be scheduled; ``hint`` says how to fix it."""
-
-    def __init__(self, message: str, hint: str) -> None:
-        super().__init__(message)
-        self.hint = hint
 
 
 def five_fields(cron: str) -> str:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from mofang_gitops.manifests import RenderedTarget, Target
+from mofang_gitops.models import Project
+from mofang_gitops.models.identities import lossy, safe_name
 from mofang_gitops.rendering.context import TargetContext
 from mofang_gitops.rendering.templating import Emitter
 from mofang_gitops.validation.repository import Validation
@@ -23,6 +25,11 @@ def _renderers() -> list[Renderer]:
     from mofang_gitops.rendering import notebooks, pipelines, project, trainings
 
     return [project.render, notebooks.render, trainings.render, pipelines.render]
+
+
+def renamed_identities(project: Project) -> tuple[tuple[str, str], ...]:
+    """People of ``project`` whose derived names differ from their identity, with those names."""
+    return tuple((user, safe_name(user)) for user in sorted(project.users()) if lossy(user))
 
 
 def render_repo(
@@ -70,10 +77,11 @@ def render_repo(
                     render(ctx)
                 results.append(
                     RenderedTarget(
-                        Target(env_name, cluster_name, name),
-                        namespace,
-                        tuple(ctx.emitter.manifests),
-                        cluster.kube_context,
+                        target=Target(env_name, cluster_name, name),
+                        namespace=namespace,
+                        manifests=tuple(ctx.emitter.manifests),
+                        kube_context=cluster.kube_context,
+                        identities=renamed_identities(resolved.project),
                     )
                 )
     return sorted(results, key=lambda r: r.target)

@@ -12,7 +12,7 @@ from typing import Any
 
 from mofang_gitops.models import Environment, Platform, Project, Quota
 from mofang_gitops.models.base import MountTier, Resources
-from mofang_gitops.models.naming import queue_name
+from mofang_gitops.models.naming import queue_name, user_claim
 from mofang_gitops.models.platform import Cluster, ResourceGroup
 from mofang_gitops.models.workloads import Workload
 from mofang_gitops.rendering.templating import Emitter
@@ -145,7 +145,7 @@ class TargetContext:
             if tier == "user":
                 if owner is None:
                     continue
-                volumes.append(Volume("user", f"user-{owner}", False))
+                volumes.append(Volume("user", user_claim(owner), False))
                 mounts.append(Mount("user", paths.user, False))
             elif tier == "project":
                 volumes.append(Volume("project", "project", False))

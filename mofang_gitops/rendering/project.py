@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from mofang_gitops.models.naming import volume_name
+from mofang_gitops.models.identities import safe_name
+from mofang_gitops.models.naming import user_claim, volume_name
 from mofang_gitops.models.quantities import format_bytes, format_cpu, parse_quantity
 from mofang_gitops.rendering.context import SERVICE_ACCOUNT, TargetContext
 
@@ -43,7 +44,7 @@ def render(ctx: TargetContext) -> None:
             "project/rolebinding.yaml.j2",
             api_version="rbac.authorization.k8s.io/v1",
             kind="RoleBinding",
-            name=f"mofang-{role}-{user}",
+            name=f"mofang-{role}-{safe_name(user)}",
             namespace=ctx.namespace,
             source=source,
             source_path=path,
@@ -118,7 +119,7 @@ def _storage_sizes(ctx: TargetContext) -> dict[str, str]:
     storage = ctx.platform.spec.storage
     sizes = {"project": ctx.quota.spec.storage if parse_quantity(ctx.quota.spec.storage) else "1Gi"}
     for user in sorted(ctx.project.users()):
-        sizes[f"user-{user}"] = storage.userCapacity
+        sizes[user_claim(user)] = storage.userCapacity
     sizes["global"] = storage.globalCapacity
     return sizes
 

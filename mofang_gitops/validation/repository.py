@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from mofang_gitops.errors import Location, Problem
+from mofang_gitops.errors import Location, Problem, field_path
 from mofang_gitops.models import Platform, Project
+from mofang_gitops.models.identities import safe_name
 from mofang_gitops.sources.loading import Loaded, ProjectSpecs, Repo
 from mofang_gitops.validation.capacity import Amount, check_capacity
 from mofang_gitops.validation.namespaces import check_namespaces
@@ -238,6 +239,7 @@ def _check_project(repo: Repo, specs: ProjectSpecs, platform: Platform) -> list[
                     hint="owners are admins already; list each person once",
                 )
             )
+    found += _check_identities(loaded, subject)
     if specs.quota is None:
         if not any(p.location.path == where + "quota.yaml" for p in specs.problems):
             found.append(
@@ -250,6 +252,35 @@ def _check_project(repo: Repo, specs: ProjectSpecs, platform: Platform) -> list[
             )
     else:
         found += _check_quota(specs, project, platform)
+    return found
+
+
+def _check_identities(loaded: Loaded[Project], subject: str) -> list[Problem]:
+    """Two identities of one project must not share the DNS-safe name their objects are named by.
+
+    ``safe_name`` adds a hash whenever it lost information, so only an identity written as
+    another's safe name (``zhang-san-5aee43`` next to ``zhang.san``) can meet another.
+    """
+    spec = loaded.model.spec
+    written: list[tuple[str, tuple[str | int, ...]]] = [
+        (owner, ("spec", "owners", i)) for i, owner in enumerate(spec.owners)
+    ]
+    written += [(m.user, ("spec", "members", i, "user")) for i, m in enumerate(spec.members)]
+    first: dict[str, tuple[str, tuple[str | int, ...]]] = {}
+    found = []
+    for identity, at in written:
+        name = safe_name(identity)
+        seen = first.setdefault(name, (identity, at))
+        if seen[0] != identity:
+            found.append(
+                loaded.problem(
+                    at,
+                    f"{identity!r} and {seen[0]!r} ({field_path(seen[1])}) both map to the "
+                    f"name {name!r} their volumes and bindings are named by",
+                    subject=subject,
+                    hint="one person, one identity: remove or correct one of them",
+                )
+            )
     return found
 
 
