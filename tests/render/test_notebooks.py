@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from mofang_gitops.manifests import Manifest, RenderedTarget
+from mofang_gitops.models.identities import safe_name
 from mofang_gitops.rendering import render_repo
 from mofang_gitops.sources.loading import Loaded
 from mofang_gitops.validation.repository import Validation
@@ -259,7 +260,8 @@ def test_a_notebook_string_cannot_add_a_key(tmp_path: Path, evil: str) -> None:
     sts = _one(manifests, "StatefulSet")
     pod = sts["spec"]["template"]["spec"]
     assert pod["containers"][0]["image"] == evil
-    assert pod["volumes"][0]["persistentVolumeClaim"]["claimName"] == f"user-{evil}"
+    # Derived names go through safe_name: even a forced owner string becomes a DNS label.
+    assert pod["volumes"][0]["persistentVolumeClaim"]["claimName"] == f"user-{safe_name(evil)}"
     for manifest in manifests:
         assert "hostNetwork" not in set(_keys(manifest.body)), manifest.ref
 
