@@ -263,7 +263,7 @@ class PlatformSpec(StrictModel):
     """Istio ingress for notebooks."""
     images: dict[ImageKey, Image] = Field(default_factory=dict, max_length=1000)
     """Curated images by short name (at most 1000)."""
-    toolImage: str | None = Field(default=None, pattern=IMAGE_REF, max_length=255)
+    toolImage: Annotated[str, SingleLine, Field(pattern=IMAGE_REF, max_length=255)] | None = None
     """The mofang-gitops image (``controller/Dockerfile``). Needed when a pipeline uses
     ``dependsOn``: the step that waits for an upstream run runs this tool."""
     registries: list[RegistryPrefix] = Field(min_length=1, max_length=256)
