@@ -1,4 +1,4 @@
-"""Identities as IdPs give them: exact in RBAC subjects, one DNS-safe name for everything derived."""
+"""Identities as IdPs give them: exact in RBAC subjects, one DNS-safe name for all derived."""
 
 from __future__ import annotations
 
