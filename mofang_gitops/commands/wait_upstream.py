@@ -12,7 +12,7 @@ import os
 import sys
 from datetime import datetime
 
-from mofang_gitops.engine.upstream import UpstreamRun, wait_for_upstream
+from mofang_gitops.engine import UpstreamRun, wait_for_upstream
 from mofang_gitops.errors import UsageError
 from mofang_gitops.k8s.cluster import Cluster
 from mofang_gitops.models.quantities import duration_seconds

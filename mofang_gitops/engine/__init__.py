@@ -16,6 +16,7 @@ from mofang_gitops.engine.inventory import LABEL_INVENTORY, Inventory, find_inve
 from mofang_gitops.engine.manager import Progress, ResourceManager, connect
 from mofang_gitops.engine.options import ApplyOptions
 from mofang_gitops.engine.pruning import PROTECTED_KINDS
+from mofang_gitops.engine.upstream import UpstreamRun, WaitOutcome, wait_for_upstream
 
 __all__ = [
     "LABEL_INVENTORY",
@@ -28,8 +29,11 @@ __all__ = [
     "Inventory",
     "Progress",
     "ResourceManager",
+    "UpstreamRun",
+    "WaitOutcome",
     "connect",
     "find_inventories",
     "format_json",
     "format_text",
+    "wait_for_upstream",
 ]

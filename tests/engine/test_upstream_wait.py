@@ -14,7 +14,7 @@ import pytest
 
 from mofang_gitops.cli import main
 from mofang_gitops.devtools.controlplane import ControlPlane
-from mofang_gitops.engine.upstream import UpstreamRun, wait_for_upstream
+from mofang_gitops.engine import UpstreamRun, wait_for_upstream
 from mofang_gitops.k8s.cluster import Cluster
 
 pytestmark = pytest.mark.cluster
