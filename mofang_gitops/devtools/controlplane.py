@@ -555,7 +555,7 @@ class _RetriableCrdError(MofangError):
 
 def _put_crd_once(cp: ControlPlane, path: Path) -> _CrdRef | MofangError:
     body = path.read_bytes()
-    query = f"?fieldManager={FIELD_MANAGER}"
+    query = f"?fieldManager={FIELD_MANAGER}&timeout=300s"
     status, answer = api_call(
         cp, "POST", _CRD_API + query, body, content_type="application/yaml", timeout=CRD_TIMEOUT
     )
