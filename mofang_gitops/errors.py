@@ -130,6 +130,10 @@ class InvalidObjectError(ClusterError):
     """The API server rejected the object (422, or 400 from schema validation)."""
 
 
+class RenderBudgetError(MofangError):
+    """Rendering one project took longer than its time budget (the controller's per-project cap)."""
+
+
 class GitError(MofangError):
     """A git operation failed: the remote is down, a revision is missing, a fetch was refused."""
 

@@ -35,6 +35,8 @@ from mofang_gitops.errors import Location
 
 MAX_FILE_BYTES = 256 * 1024
 MAX_NODES = 20_000
+MAX_DEPTH = 64
+"""Deepest nesting a spec may have (real specs need fewer than ten levels)."""
 MAX_NUMBER_DIGITS = 64
 """Longest plain integer a spec may write; longer numbers are no bound a cluster has."""
 _YAML11_BREAKS = re.compile("[\x85\u2028\u2029]")
@@ -225,6 +227,8 @@ class _Builder:
                 "write the values out",
             )
         self.seen.add(id(node))
+        if len(at) > MAX_DEPTH:  # also keeps this recursive walk far from Python's limit
+            raise self.fail(node, f"values are nested more than {MAX_DEPTH} levels deep")
         if len(self.seen) > MAX_NODES:
             raise self.fail(node, f"document has more than {MAX_NODES} values", "split the file")
         self.positions[at] = (node.start_mark.line + 1, node.start_mark.column + 1)

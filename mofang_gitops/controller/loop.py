@@ -24,6 +24,7 @@ from typing import Protocol, runtime_checkable
 
 from mofang_gitops.controller.metrics import ControllerMetrics
 from mofang_gitops.controller.plans import (
+    RENDER_BUDGET,
     ControllerState,
     Plan,
     PlannedTarget,
@@ -105,6 +106,8 @@ class ControllerOptions:
     """How often a replica without the lease checks whether it has it now."""
     prune_removed_projects: bool = False
     """Delete the Namespace and PersistentVolumes of projects deleted from git, too."""
+    render_budget: float = RENDER_BUDGET
+    """Seconds one project may take to render; past it the project is Failed, the pass goes on."""
 
 
 @dataclass
@@ -187,15 +190,27 @@ class Controller:
                 self.ready.set()
                 return False
             self.board.set_fact("leader", True)
-            head = self._fetch()
-            if not head or not self._restore():
-                return False
-            plan = self._plan(head)
-            ok = self._apply_plan(plan)
+            try:
+                ok = self._pass()
+            except Exception as e:  # nothing in one revision's data may end the process
+                log.exception("pass at %s failed: %s", self._memory.head[:12] or "-", e)
+                self.metrics.errors.labels("pass").inc()
+                self.board.set_fact("passError", f"{type(e).__name__}: {e}"[:2000])
+                ok = False
+            else:
+                self.board.set_fact("passError", "")
             self._memory.failures = 0 if ok else self._memory.failures + 1
             if ok:
                 self.ready.set()
             return ok
+
+    def _pass(self) -> bool:
+        """Fetch, plan and apply; False when something is to be retried."""
+        head = self._fetch()
+        if not head or not self._restore():
+            return False
+        plan = self._plan(head)
+        return self._apply_plan(plan)
 
     def _fetch(self) -> str:
         """Fetch the branch; on failure keep the last head (the last good state stays applied)."""
@@ -288,7 +303,13 @@ class Controller:
 
     def _plan(self, head: str) -> Plan:
         validation = self._head_validation(head)
-        plan = plan_targets(validation, head, self._memory.good, self._validation)
+        plan = plan_targets(
+            validation,
+            head,
+            self._memory.good,
+            self._validation,
+            render_budget=self.options.render_budget,
+        )
         for project, problems in plan.stranded.items():
             log.warning(
                 "project %s: invalid at %s with no good revision: %s",
@@ -296,8 +317,13 @@ class Controller:
                 head[:12],
                 "; ".join(problems),
             )
+        # Invalid projects with nothing applied have no target yet: list them on /status.
+        self.board.set_fact("invalidProjects", {p: list(e) for p, e in plan.stranded.items()})
+        broken = {f.target.project for f in plan.failed}
+        broken |= {p.rendered.target.project for p in plan.targets if p.error}
+        self.metrics.errors.labels("render").inc(len(broken))
         removed = self._removed(validation, head)
-        return Plan(plan.targets + removed, plan.good_revisions, plan.stranded)
+        return Plan(plan.targets + removed, plan.good_revisions, plan.stranded, plan.failed)
 
     def _removed(self, head: Validation, sha: str) -> tuple[PlannedTarget, ...]:
         """Targets of known projects deleted from git that still have objects in a cluster."""
@@ -345,8 +371,16 @@ class Controller:
             log.warning("%s: cannot delete empty inventory %s: %s", cluster, inventory.name, e)
 
     def _apply_plan(self, plan: Plan) -> bool:
-        ok = True
-        self.board.forget_except({p.rendered.target for p in plan.targets})
+        ok = True  # a render that failed is not retried sooner: the same data fails the same way
+        self.board.forget_except(
+            {p.rendered.target for p in plan.targets} | {f.target for f in plan.failed}
+        )
+        for failed in plan.failed:
+            if failed.namespace:
+                self.namespaces[failed.target] = failed.namespace
+            self._record(
+                TargetStatus(failed.target, SyncState.FAILED, failed.revision, failed.error)
+            )
         for planned in plan.targets:
             if not self.may_apply():
                 log.warning("%s: lost leadership, not applying", planned.rendered.target)
@@ -383,6 +417,12 @@ class Controller:
             )
             self._record(TargetStatus(target, SyncState.FAILED, planned.revision, str(e)))
             return False
+        except Exception as e:  # a bug must not hide the other targets' outcomes
+            log.exception("%s: apply of %s raised", target, planned.revision[:12])
+            self.metrics.errors.labels("apply").inc()
+            error = f"apply raised {type(e).__name__}: {e}"[:2000]
+            self._record(TargetStatus(target, SyncState.FAILED, planned.revision, error))
+            return False
         failed = changes.failed
         state, error = _outcome(planned, changes)
         counts = {k: v for k, v in changes.summary().items() if v}
@@ -409,7 +449,7 @@ class Controller:
         if self.on_result is not None:
             try:
                 self.on_result(status)
-            except ClusterError as e:  # events are best effort; status is already recorded
+            except Exception as e:  # events are best effort; status is already recorded
                 log.warning("%s: cannot record event: %s", status.target, e)
 
     def wait_ready(self, timeout: float) -> bool:
@@ -422,6 +462,8 @@ def _outcome(planned: PlannedTarget, changes: ChangeSet) -> tuple[SyncState, str
     failed = changes.failed
     if failed:
         return SyncState.FAILED, "; ".join(f"{e.id}: {e.reason}" for e in failed[:3])
+    if planned.error:  # the head did not render; its last good revision is what runs
+        return SyncState.FAILED, f"{planned.error}; last good {planned.revision[:12]} applied"
     if planned.problems:
         return SyncState.INVALID, ""
     skipped = changes.with_action(Action.SKIPPED) if planned.removed else []

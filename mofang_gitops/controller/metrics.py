@@ -43,6 +43,12 @@ class ControllerMetrics:
             ["project"],
             registry=self.registry,
         )
+        self.errors = Counter(
+            "mofang_errors",
+            "Exceptions caught so that one project, or one pass, does not stop the others",
+            ["stage"],
+            registry=self.registry,
+        )
         self.webhook_requests = Counter(
             "mofang_webhook_requests",
             "Webhook requests by provider and HTTP status",

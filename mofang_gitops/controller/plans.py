@@ -9,15 +9,22 @@ still in a cluster gets an empty target marked ``removed``, so prune takes its o
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from mofang_gitops.engine import Inventory
 from mofang_gitops.errors import GitError, Problem
 from mofang_gitops.manifests import RenderedTarget, Target
-from mofang_gitops.rendering import render_repo
+from mofang_gitops.rendering import project_contexts, render_project, target_of
 from mofang_gitops.validation.capacity import QuotaUsage, quota_usage
 from mofang_gitops.validation.repository import Validation
+
+log = logging.getLogger(__name__)
+
+
+RENDER_BUDGET = 30.0
+"""Default seconds one project may take to render (the largest real project takes well under 1)."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,18 @@ class PlannedTarget:
     """Non-empty when the project is invalid at the head (the render is its last good one)."""
     removed: bool = False
     """The project is gone from git: the target is empty and everything it had is pruned."""
+    error: str = ""
+    """Why the head could not be rendered (the render is the last good one): reported Failed."""
+
+
+@dataclass(frozen=True)
+class FailedTarget:
+    """A target of a project that failed to render with nothing good to fall back to."""
+
+    target: Target
+    namespace: str
+    revision: str
+    error: str
 
 
 @dataclass(frozen=True)
@@ -41,6 +60,8 @@ class Plan:
     """Per project, the revision now applied (the head for valid projects)."""
     stranded: dict[str, tuple[str, ...]]
     """Invalid projects without any last good revision, with their problems."""
+    failed: tuple[FailedTarget, ...] = ()
+    """Targets whose project raised while rendering and had no good revision to apply instead."""
 
 
 def project_problems(validation: Validation, project: str | None) -> tuple[str, ...]:
@@ -84,19 +105,37 @@ def plan_targets(
     head_sha: str,
     good_revisions: Mapping[str, str],
     load: Callable[[str], Validation],
+    *,
+    render_budget: float = RENDER_BUDGET,
 ) -> Plan:
     """Render valid projects at ``head_sha`` and invalid ones at their last good revision.
 
-    ``load`` returns the validation of an older revision (the caller caches it).
+    ``load`` returns the validation of an older revision (the caller caches it). A project whose
+    render raises (a bug its specs trigger, or a render over ``render_budget`` seconds) falls
+    back to its last good revision too, reported Failed with the error; the others go on.
     """
-    planned = [PlannedTarget(r, head_sha) for r in render_repo(head)]
-    good = {name: head_sha for name in head.valid_projects()}
-    invalid = sorted(set(head.repo.projects) - set(good))
+    planned: list[PlannedTarget] = []
+    good: dict[str, str] = {}
+    failed: list[FailedTarget] = []
+    errors: dict[str, str] = {}
+    for name in head.valid_projects():
+        try:
+            rendered = render_project(head, name, budget=render_budget)
+        except Exception as e:  # one project's data must not stop the others' pass
+            errors[name] = render_error(head_sha, e)
+            log.exception("project %s: render at %s failed", name, head_sha[:12])
+            continue
+        planned.extend(PlannedTarget(r, head_sha) for r in rendered)
+        good[name] = head_sha
     stranded: dict[str, tuple[str, ...]] = {}
     by_revision: dict[str, list[str]] = {}
-    for name in invalid:
+    for name in sorted(set(head.repo.projects) - set(good)):
         sha = good_revisions.get(name)
-        if sha is None:
+        if name in errors and sha in (None, head_sha):  # nothing else to fall back to
+            failed.extend(_failed_targets(head, name, head_sha, errors[name]))
+            if sha is not None:
+                good[name] = sha  # still its last good revision, for later passes
+        elif sha is None:
             stranded[name] = project_problems(head, name)
         else:
             by_revision.setdefault(sha, []).append(name)
@@ -107,13 +146,35 @@ def plan_targets(
             for name in names:
                 stranded[name] = (*project_problems(head, name), f"last good {sha[:12]}: {e}")
             continue
-        for rendered in render_repo(older, projects=names):
-            problems = project_problems(head, rendered.target.project)
-            planned.append(PlannedTarget(rendered, sha, problems))
         for name in names:
+            try:
+                rendered = render_project(older, name, budget=render_budget)
+            except Exception as e:  # the last good render of a project, against today's code
+                log.exception("project %s: render of last good %s failed", name, sha[:12])
+                failed.extend(_failed_targets(older, name, sha, render_error(sha, e)))
+                continue
+            problems = () if name in errors else project_problems(head, name)
+            error = errors.get(name, "")
+            planned.extend(PlannedTarget(r, sha, problems, error=error) for r in rendered)
             good[name] = sha
     ordered = sorted(planned, key=lambda p: p.rendered.target)
-    return Plan(tuple(ordered), good, stranded)
+    return Plan(tuple(ordered), good, stranded, tuple(sorted(failed, key=lambda f: f.target)))
+
+
+def render_error(sha: str, error: Exception) -> str:
+    """``render at <sha> failed: <Type>: <message>`` (the type says bug from budget overrun)."""
+    return f"render at {sha[:12]} failed: {type(error).__name__}: {error}"[:2000]
+
+
+def _failed_targets(validation: Validation, name: str, sha: str, error: str) -> list[FailedTarget]:
+    """The targets ``name`` would have at ``sha``, to report the failure where people look."""
+    try:
+        contexts = project_contexts(validation, name)
+    except Exception:  # even the targets cannot be worked out: report the project alone
+        log.exception("project %s: cannot list its targets at %s", name, sha[:12])
+        contexts = []
+    found = [FailedTarget(target_of(c), c.namespace, sha, error) for c in contexts]
+    return found or [FailedTarget(Target("", "", name), "", sha, error)]
 
 
 @dataclass(frozen=True)

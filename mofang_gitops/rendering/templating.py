@@ -9,12 +9,15 @@ a template into an error instead of an empty value.
 from __future__ import annotations
 
 import json
+import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import jinja2
 
+from mofang_gitops.errors import RenderBudgetError
 from mofang_gitops.manifests import (
     ANNOTATION_SOURCE_PATH,
     LABEL_ENVIRONMENT,
@@ -92,6 +95,8 @@ class Emitter:
     environment: str
     extra_labels: dict[str, str] = field(default_factory=dict)
     manifests: list[Manifest] = field(default_factory=list)
+    deadline: float = math.inf
+    """``time.monotonic()`` after which emitting raises ``RenderBudgetError``."""
 
     def labels(self, source: str) -> dict[str, str]:
         """Ownership labels of DESIGN.md section 4 (no per-commit values)."""
@@ -125,6 +130,11 @@ class Emitter:
 
         ``labels`` and ``annotations`` are extra metadata; ours (section 4) always win.
         """
+        if time.monotonic() > self.deadline:
+            raise RenderBudgetError(
+                f"project {self.project}: rendering ran over its time budget "
+                f"after {len(self.manifests)} object(s) of environment {self.environment}"
+            )
         header = ObjectHeader(
             api_version=api_version,
             kind=kind,

@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from mofang_gitops.errors import Location, Problem, Severity, field_path
+from mofang_gitops.errors import GitError, Location, Problem, Severity, field_path
 from mofang_gitops.models import (
     KIND_MODELS,
     Component,
@@ -138,7 +138,13 @@ def load_repo(tree: FileTree, only_projects: set[str] | None = None) -> Repo:
                 )
             )
             continue
-        _load_path(repo, tree, path, only_projects)
+        try:
+            _load_path(repo, tree, path, only_projects)
+        except GitError:
+            raise  # the source failed, not the file: the caller retries the whole revision
+        except Exception as e:  # a bug one file triggers makes that file's project invalid
+            log.exception("%s: loading raised", path)
+            repo_problem(repo, path).append(internal_problem(Location(path), "loading", e))
     if repo.platform is None and not any(
         p.location.path.startswith("platform.") for p in repo.problems
     ):
@@ -150,6 +156,15 @@ def load_repo(tree: FileTree, only_projects: set[str] | None = None) -> Repo:
             )
         )
     return repo
+
+
+def internal_problem(location: Location, stage: str, error: Exception) -> Problem:
+    """A problem standing for an unexpected exception, so it is reported like bad input."""
+    return Problem(
+        location,
+        message=f"internal error while {stage}: {type(error).__name__}: {error}"[:2000],
+        hint="this is a bug in mofang-gitops; the rest of the repository is unaffected",
+    )
 
 
 def repo_problem(repo: Repo, path: str) -> list[Problem]:

@@ -11,16 +11,19 @@ explain each decision; rendering reads only that view.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from mofang_gitops.errors import Location, Problem, field_path
 from mofang_gitops.models import Platform, Project
 from mofang_gitops.models.identities import safe_name
-from mofang_gitops.sources.loading import Loaded, ProjectSpecs, Repo
+from mofang_gitops.sources.loading import Loaded, ProjectSpecs, Repo, internal_problem
 from mofang_gitops.validation.capacity import Amount, check_capacity
 from mofang_gitops.validation.namespaces import check_namespaces
 from mofang_gitops.validation.workloads import ResolvedProject, resolve_project_workloads
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -83,23 +86,38 @@ def validate_repo(
     validation.problems.extend(_check_platform(platform))
     validation.problems.extend(_check_environments(repo, platform.model))
     for name in sorted(repo.projects):
-        specs = repo.projects[name]
-        found = _check_project(repo, specs, platform.model)
-        if specs.project is not None and specs.quota is not None and not _has_errors(found):
-            resolved = resolve_project_workloads(repo, specs, platform.model)
-            found.extend(resolved.problems)
-            validation.resolved[name] = resolved
+        try:
+            found = _check_one_project(repo, repo.projects[name], platform.model, validation)
+        except Exception as e:  # a bug one project triggers makes that project invalid
+            log.exception("project %s: validation raised", name)
+            validation.resolved.pop(name, None)
+            found = [internal_problem(Location(f"projects/{name}/project.yaml"), "validating", e)]
         validation.problems.extend(found)
         if _has_errors(found):
             validation.invalid_projects.add(name)
-    shared: list[tuple[str | None, Problem]] = [*check_namespaces(repo, platform.model)]
-    if capacity:
-        shared.extend(check_capacity(repo, platform.model, baseline))
+    try:
+        shared: list[tuple[str | None, Problem]] = [*check_namespaces(repo, platform.model)]
+        if capacity:
+            shared.extend(check_capacity(repo, platform.model, baseline))
+    except Exception as e:  # rules across projects: nobody to blame, so nothing new applies
+        log.exception("checks across projects raised")
+        shared = [(None, internal_problem(Location("platform.yaml"), "checking projects", e))]
     for owner, problem in shared:
         validation.problems.append(problem)
         if owner is not None:  # None: the platform's error, which invalidates every project
             validation.invalid_projects.add(owner)
     return validation
+
+
+def _check_one_project(
+    repo: Repo, specs: ProjectSpecs, platform: Platform, validation: Validation
+) -> list[Problem]:
+    found = _check_project(repo, specs, platform)
+    if specs.project is not None and specs.quota is not None and not _has_errors(found):
+        resolved = resolve_project_workloads(repo, specs, platform)
+        found.extend(resolved.problems)
+        validation.resolved[specs.name] = resolved
+    return found
 
 
 def _has_errors(problems: list[Problem]) -> bool:

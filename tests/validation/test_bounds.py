@@ -211,6 +211,14 @@ def test_a_number_literal_of_thousands_of_digits_is_refused_by_the_reader(tmp_pa
     assert any("a number of 5000 digits" in e for e in _errors_at(validation, NOTEBOOK))
 
 
+def test_deeply_nested_values_are_refused_by_the_reader_with_a_position(tmp_path: Path) -> None:
+    # The reader builds values recursively: 500 levels used to raise RecursionError.
+    nested = "[" * 500 + "]" * 500
+    validation = _validate(tmp_path, {NOTEBOOK: _notebook().replace("24h", nested)})
+    errors = _errors_at(validation, NOTEBOOK)
+    assert any("nested more than 64 levels deep" in e for e in errors), errors
+
+
 def test_three_million_replicas_are_refused_in_milliseconds(tmp_path: Path) -> None:
     root = build_repo(tmp_path)
     (root / TRAINING).write_text(_training(replicas=3_000_000))
