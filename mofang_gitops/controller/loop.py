@@ -51,7 +51,7 @@ from mofang_gitops.sources.git import (
     mask_url,
     pin_revision,
 )
-from mofang_gitops.sources.loading import load_repo
+from mofang_gitops.sources.loading import internal_stage, load_repo
 from mofang_gitops.validation.repository import Validation, validate_repo
 
 log = logging.getLogger(__name__)
@@ -319,6 +319,10 @@ class Controller:
             )
         # Invalid projects with nothing applied have no target yet: list them on /status.
         self.board.set_fact("invalidProjects", {p: list(e) for p, e in plan.stranded.items()})
+        for problem in validation.errors:
+            stage = internal_stage(problem)
+            if stage is not None:
+                self.metrics.errors.labels(stage).inc()
         broken = {f.target.project for f in plan.failed}
         broken |= {p.rendered.target.project for p in plan.targets if p.error}
         self.metrics.errors.labels("render").inc(len(broken))

@@ -158,13 +158,27 @@ def load_repo(tree: FileTree, only_projects: set[str] | None = None) -> Repo:
     return repo
 
 
+INTERNAL_ERROR = "internal error while "
+"""How the message of a problem standing for an unexpected exception starts."""
+INTERNAL_STAGES = {"loading": "load", "validating": "validate", "checking projects": "validate"}
+"""``stage`` of ``internal_problem`` -> the metric label it is counted under."""
+
+
 def internal_problem(location: Location, stage: str, error: Exception) -> Problem:
     """A problem standing for an unexpected exception, so it is reported like bad input."""
     return Problem(
         location,
-        message=f"internal error while {stage}: {type(error).__name__}: {error}"[:2000],
+        message=f"{INTERNAL_ERROR}{stage}: {type(error).__name__}: {error}"[:2000],
         hint="this is a bug in mofang-gitops; the rest of the repository is unaffected",
     )
+
+
+def internal_stage(problem: Problem) -> str | None:
+    """The metric stage of a problem made by ``internal_problem``, else None."""
+    if not problem.message.startswith(INTERNAL_ERROR):
+        return None
+    stage = problem.message[len(INTERNAL_ERROR) :].split(":", 1)[0]
+    return INTERNAL_STAGES.get(stage)
 
 
 def repo_problem(repo: Repo, path: str) -> list[Problem]:

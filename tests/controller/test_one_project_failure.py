@@ -219,3 +219,26 @@ def test_a_loading_bug_makes_the_file_s_project_invalid(
         p.location.path == "projects/vision/notebooks/bob-dev.yaml" and "IndexError" in p.message
         for p in validation.errors
     )
+
+
+def test_a_validation_bug_in_the_controller_is_invalid_counted_and_the_other_synced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = repository.resolve_project_workloads
+
+    def resolve(repo: Any, specs: Any, platform: Any) -> Any:
+        if specs.name == "vision":
+            raise AttributeError("simulated bug in a rule")
+        return real(repo, specs, platform)
+
+    applier = RecordingApplier()
+    remote, controller = make(tmp_path, applier)
+    remote.push()
+    monkeypatch.setattr(repository, "resolve_project_workloads", resolve)
+    assert controller.reconcile_once()
+    assert {t["project"]: t["state"] for t in controller.board.snapshot()["targets"]} == {
+        "nlp": "Synced"
+    }
+    invalid = controller.board.snapshot()["invalidProjects"]
+    assert any("AttributeError" in p for p in invalid["vision"])
+    assert 'mofang_errors_total{stage="validate"} 1.0' in controller.metrics.render().decode()
