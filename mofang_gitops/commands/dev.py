@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from mofang_gitops.commands.common import load_validated
 from mofang_gitops.devtools.devcluster import default_state_dir, dev_down, dev_status, dev_up
@@ -27,6 +28,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def format_status(status: dict[str, Any]) -> str:
+    """A short table for people: one row per cluster, then the kubeconfig to export."""
+    if not status["running"]:
+        where = status["state_dir"]
+        return f"dev clusters: not running (state {where}); start: mofang-gitops dev up\n"
+    rows = [("CLUSTER", "CONTEXT", "SERVER", "HEALTH")]
+    rows += [
+        (c["name"], c["context"], c["server"], "ok" if c["healthy"] else "not ready")
+        for c in status["clusters"]
+    ]
+    widths = [max(len(str(row[i])) for row in rows) for i in range(3)]
+    lines = [
+        "  ".join(f"{str(cell):<{widths[i]}}" for i, cell in enumerate(row[:3])) + f"  {row[3]}"
+        for row in rows
+    ]
+    state = "ready" if status["ready"] else "starting"
+    lines.append(
+        f"dev clusters {state} (pid {status['pid']}); export KUBECONFIG={status['kubeconfig']}"
+    )
+    return "\n".join(lines) + "\n"
+
+
 def run(args: argparse.Namespace) -> int:
     """Start, stop or describe the local clusters."""
     state_dir = args.state_dir or default_state_dir()
@@ -36,8 +59,11 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.action == "status":
         status = dev_status(state_dir)
-        json.dump(status, sys.stdout, indent=2, default=str)
-        sys.stdout.write("\n")
+        if args.format == "json":
+            json.dump(status, sys.stdout, indent=2, default=str)
+            sys.stdout.write("\n")
+        else:
+            sys.stdout.write(format_status(status))
         return 0
     validation = load_validated(args)
     platform = validation.repo.platform

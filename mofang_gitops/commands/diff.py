@@ -63,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the preview; 0 no changes, 1 changes, 2 when the head revision is invalid."""
+    """Print the preview; 0 no changes, 1 changes or an invalid head (like validate), 2 usage."""
     if args.format not in ("text", "markdown", "json"):
         raise UsageError("diff writes --format text, markdown or json")
     if args.unified < 0 or args.max_chars < 2048:
@@ -76,9 +76,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         stream = sys.stdout if preview.valid else sys.stderr
         stream.write(format_text(preview, color=use_color(args) and preview.valid))
-    if not preview.valid:
-        return 2
-    return 1 if preview.changed else 0
+    return 1 if preview.changed or not preview.valid else 0
 
 
 def build_preview(args: argparse.Namespace) -> Preview:

@@ -12,6 +12,7 @@ import sys
 from mofang_gitops.commands.common import check_filters, load_validated, print_problems, use_color
 from mofang_gitops.engine import (
     RUN_SKIPPED,
+    UNREACHABLE,
     Action,
     ApplyOptions,
     ChangeSet,
@@ -63,19 +64,45 @@ def _has_changes(changes: ChangeSet) -> bool:
     return any(e.action not in (Action.UNCHANGED, Action.SKIPPED) for e in changes.entries)
 
 
+UNREACHABLE_FIX = (
+    "  fix: start local clusters with `mofang-gitops dev up` (and export the KUBECONFIG it "
+    "prints), or point at the cluster with --kubeconfig FILE and --context NAME\n"
+)
+
+
 def _report(args: argparse.Namespace, changes: ChangeSet, *, diffs: bool) -> None:
+    """The change set, with two kinds of entry folded into one line each unless ``-v``.
+
+    A cluster that could not be reached is said once, with the fix, instead of once per object;
+    one-shot runs (training jobs, backfill runs) that exist already are counted, not listed:
+    reconcile never re-applies them, whether or not anything ran them yet.
+    """
     if args.format == "json":
         sys.stdout.write(format_json(changes))
         return
+    unreachable: dict[str, tuple[str, int]] = {}
+    for entry in changes.entries:
+        if entry.action is Action.FAILED and entry.reason.startswith(UNREACHABLE):
+            reason, count = unreachable.get(entry.cluster, (entry.reason, 0))
+            unreachable[entry.cluster] = (reason, count + 1)
     runs = [e for e in changes.entries if e.action is Action.SKIPPED and e.reason == RUN_SKIPPED]
-    shown = (
-        changes
-        if args.verbose or not runs
-        else ChangeSet.of(e for e in changes.entries if e not in runs)
-    )
-    text = format_text(shown, diffs=diffs, colour=use_color(args), unchanged=args.verbose)
-    if shown is not changes:
-        text += f"{len(runs)} finished one-shot run(s) left as they are (-v lists them)\n"
+    folded = set() if args.verbose else {id(e) for e in runs}
+    folded |= {id(e) for e in changes.entries if e.cluster in unreachable}
+    shown = ChangeSet.of(e for e in changes.entries if id(e) not in folded)
+    text = ""
+    for cluster, (reason, count) in sorted(unreachable.items()):
+        detail = reason.removeprefix(UNREACHABLE).lstrip(": ")
+        text += f"cluster {cluster} unreachable ({count} objects not checked): {detail}\n"
+    if unreachable:
+        text += UNREACHABLE_FIX
+    if shown.entries or not unreachable:
+        text += format_text(
+            shown, diffs=diffs, colour=use_color(args), unchanged=args.verbose, summary_of=changes
+        )
+    else:
+        text += format_text(shown, diffs=False, summary_of=changes).lstrip("\n")
+    if runs and not args.verbose:
+        text += f"{len(runs)} one-shot run(s) already created, never re-applied (-v lists them)\n"
     sys.stdout.write(text)
 
 

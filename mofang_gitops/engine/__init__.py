@@ -13,7 +13,7 @@ from mofang_gitops.engine.changesets import (
     format_text,
 )
 from mofang_gitops.engine.inventory import LABEL_INVENTORY, Inventory, find_inventories
-from mofang_gitops.engine.manager import Progress, ResourceManager, connect
+from mofang_gitops.engine.manager import UNREACHABLE, Progress, ResourceManager, connect
 from mofang_gitops.engine.options import ApplyOptions
 from mofang_gitops.engine.pruning import PROTECTED_KINDS
 from mofang_gitops.engine.upstream import UpstreamRun, WaitOutcome, wait_for_upstream
@@ -22,6 +22,7 @@ __all__ = [
     "LABEL_INVENTORY",
     "PROTECTED_KINDS",
     "RUN_SKIPPED",
+    "UNREACHABLE",
     "Action",
     "ApplyOptions",
     "ChangeSet",

@@ -134,9 +134,18 @@ def format_json(changes: ChangeSet) -> str:
 
 
 def format_text(
-    changes: ChangeSet, *, diffs: bool = True, colour: bool = False, unchanged: bool = False
+    changes: ChangeSet,
+    *,
+    diffs: bool = True,
+    colour: bool = False,
+    unchanged: bool = False,
+    summary_of: ChangeSet | None = None,
 ) -> str:
-    """A table of entries (unchanged ones only when asked), then each diff, then the summary."""
+    """A table of entries (unchanged ones only when asked), then each diff, then the summary.
+
+    ``summary_of`` counts a larger change set than the table shows (a report that folded
+    entries into one line each still sums every entry).
+    """
     shown = [e for e in changes.entries if unchanged or e.action is not Action.UNCHANGED]
     lines: list[str] = []
     if shown:
@@ -148,7 +157,8 @@ def format_text(
             if entry.diff:
                 lines.append("")
                 lines.extend(_colour(line, colour) for line in entry.diff.splitlines())
-    summary = ", ".join(f"{n} {action}" for action, n in changes.summary().items() if n)
+    counted = changes if summary_of is None else summary_of
+    summary = ", ".join(f"{n} {action}" for action, n in counted.summary().items() if n)
     lines.append("")
     lines.append(f"Summary: {summary or 'nothing to do'}")
     return "\n".join(lines) + "\n"

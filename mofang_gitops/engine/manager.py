@@ -103,15 +103,20 @@ class ResourceManager:
     ) -> list[ChangeSetEntry]:
         cluster = self.clusters.get(name)
         if cluster is None:
-            return _fail_all(name, targets, f"no cluster {name!r} configured (kubeconfig context?)")
+            return _fail_all(
+                name,
+                targets,
+                f"{UNREACHABLE}: no cluster {name!r} configured (kubeconfig context?)",
+            )
         try:
             # A run builds millions of acyclic dicts (live objects, bodies); full collections
             # rescanning them cost a no-op plan of 26,000 objects a third of its time.
             with gc_paused():
                 return _ClusterRun(cluster, targets, options, self.progress).execute()
         except ClusterError as err:
-            log.error("%s: cluster unreachable: %s", name, err)
-            return _fail_all(name, targets, f"cluster unreachable: {err}")
+            # Said once per cluster by whoever reports the change set (CLI, controller status).
+            log.info("%s: cluster unreachable: %s", name, err)
+            return _fail_all(name, targets, f"{UNREACHABLE}: {err}")
 
 
 def connect(
@@ -309,6 +314,10 @@ def _covered(
         if kind == ref.kind and api_group(listed_version) == api_group(api_version):
             return namespaces is None or ref.namespace in namespaces
     return False
+
+
+UNREACHABLE = "cluster unreachable"
+"""Reason prefix of every entry of a cluster that could not be reached at all."""
 
 
 def _fail_all(cluster: str, targets: list[RenderedTarget], reason: str) -> list[ChangeSetEntry]:

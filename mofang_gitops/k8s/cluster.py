@@ -77,7 +77,9 @@ def call_with_retry(
             if attempt + 1 >= policy.attempts or not should_retry(err, conflicts=conflicts):
                 raise
             wait = policy.delay(attempt, getattr(err, "retry_after", None))
-            log.warning("%s: retrying in %.2fs after %s", what or err.subject, wait, err)
+            # Info, not warning: a retry that works is routine, and one that does not ends in an
+            # error the caller reports once (a command would otherwise repeat it per attempt).
+            log.info("%s: retrying in %.2fs after %s", what or err.subject, wait, err)
             time.sleep(wait)
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from mofang_gitops.errors import Problem, UsageError
 from mofang_gitops.manifests import RenderedTarget
 from mofang_gitops.previewing.impact import Snapshot, project_impact
 from mofang_gitops.previewing.objects import TargetChanges, diff_targets
 from mofang_gitops.previewing.previews import Preview, ProjectPreview
+from mofang_gitops.previewing.schedules import schedule_notes
 from mofang_gitops.rendering import render_repo
 from mofang_gitops.sources.loading import Repo, load_repo
 from mofang_gitops.sources.trees import FileTree
@@ -36,6 +38,8 @@ class PreviewOptions:
     projects: frozenset[str] = frozenset()
     context: int = 3
     """Lines of context around each change in the YAML diffs."""
+    now: datetime | None = None
+    """From when next run times of changed schedules count (None: the clock)."""
 
 
 def project_of(path: str) -> str | None:
@@ -121,7 +125,13 @@ def preview_trees(
         rendered=tuple(names),
         all_rendered=scope is None,
         warnings=tuple(w for w in head_v.warnings if project_of(w.location.path) in rendered),
-        notes=tuple([*_component_notes(base_v, head_v, changed), *_notes(base_v, head_v, names)]),
+        notes=tuple(
+            [
+                *_component_notes(base_v, head_v, changed),
+                *_notes(base_v, head_v, names),
+                *schedule_notes(base_v, head_v, names, options.now or datetime.now(UTC)),
+            ]
+        ),
     )
 
 

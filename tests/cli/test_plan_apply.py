@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,58 @@ def test_plan_against_an_unreachable_cluster_exits_2(
         )
         == 2
     )
+
+
+def test_after_apply_plan_calls_created_runs_created_not_finished(
+    tmp_path: Path,
+    control_plane: ControlPlane,
+    unique_name: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = _repo(tmp_path, unique_name)
+    assert _cli(root, control_plane, "apply") == 0
+    capsys.readouterr()
+    assert _cli(root, control_plane, "plan") == 0
+    out = capsys.readouterr().out
+    # Nothing ran the training job or the backfill runs: they were only created.
+    assert "one-shot run(s) already created, never re-applied" in out
+    assert "finished" not in out
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("command", ["plan", "apply"])
+def test_an_unreachable_cluster_is_reported_once_with_the_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    root = build_repo(tmp_path)
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [
+                    {"name": "gone", "cluster": {"server": f"https://127.0.0.1:{_closed_port()}"}}
+                ],
+                "users": [{"name": "u", "user": {"token": "x"}}],
+                "contexts": [{"name": "central", "context": {"cluster": "gone", "user": "u"}}],
+                "current-context": "central",
+            }
+        )
+    )
+    code = main(["--repo", str(root), "--kubeconfig", str(kubeconfig), command])
+    captured = capsys.readouterr()
+    assert code == 2
+    lines = captured.out.splitlines()
+    unreachable = [line for line in lines if "unreachable" in line]
+    assert len(unreachable) == 1 and unreachable[0].startswith("cluster central unreachable (")
+    assert "dev up" in captured.out and "--kubeconfig" in captured.out
+    assert "--context" in captured.out
+    assert lines[-1].startswith("Summary: ") and "failed" in lines[-1]
+    assert not any(line.startswith("failed ") for line in lines)
+    assert "unreachable" not in captured.err and "Traceback" not in captured.err

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from mofang_gitops.cli import main
 from mofang_gitops.devtools.controlplane import (
     ControlPlane,
     api_call,
@@ -177,8 +178,20 @@ def test_mofang_crds_env_wins_and_must_exist(
 # --- dev cluster ---------------------------------------------------------------------------------
 
 
+def _check_status_command(state_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``dev status`` is a table for people, JSON with ``--format json``."""
+    assert main(["dev", "status", "--state-dir", str(state_dir)]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["CLUSTER", "CONTEXT", "SERVER", "HEALTH"]
+    assert [row.split()[:2] for row in table[1:3]] == [["alpha", "ctx-alpha"], ["beta", "ctx-beta"]]
+    assert all(row.endswith("ok") for row in table[1:3])
+    assert table[3].startswith("dev clusters ready") and "KUBECONFIG=" in table[3]
+    assert main(["dev", "status", "--state-dir", str(state_dir), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["running"] is True
+
+
 def test_dev_up_serves_two_clusters_and_dev_down_leaves_no_process(
-    binaries: Path, crds_dir: Path, tmp_path: Path
+    binaries: Path, crds_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     state_dir = tmp_path / "dev"
     clusters = [("alpha", "ctx-alpha"), ("beta", "ctx-beta")]
@@ -188,6 +201,7 @@ def test_dev_up_serves_two_clusters_and_dev_down_leaves_no_process(
         status = dev_status(state_dir)
         assert status["running"] and status["ready"]
         assert [c["healthy"] for c in status["clusters"]] == [True, True]
+        _check_status_command(state_dir, capsys)
         for _, context in clusters:
             listed = kubectl(binaries, config, context, "get", "crds", "-o", "name")
             assert listed.returncode == 0, listed.stderr

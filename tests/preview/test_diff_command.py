@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
+
+from mofang_gitops.previewing.comparing import PreviewOptions, preview_trees
+from mofang_gitops.sources.git import GitTree
+from mofang_gitops.sources.trees import DirectoryTree
 
 from .conftest import Cli, GitRepo
 
@@ -71,18 +76,20 @@ def test_a_rename_shows_as_delete_and_create(cli: Cli, two_project_repo: GitRepo
     assert ("created", "Namespace/speech") in _objects(data, "speech")
 
 
-def test_an_invalid_head_exits_2_with_its_errors(cli: Cli, minimal_repo: GitRepo) -> None:
+def test_an_invalid_head_exits_1_with_its_errors(cli: Cli, minimal_repo: GitRepo) -> None:
     minimal_repo.replace(
         "projects/vision/notebooks/bob-dev.yaml",
         'resources: {cpu: "4", memory: 16Gi, gpu: 1}',
         'resources: {cpu: "4", memory: 16Gi, gpu: 7}',
     )
     result = cli(minimal_repo, "diff", "--base", "HEAD")
-    assert result.code == 2
+    # Invalid specs exit 1 like validate; 2 is for usage and runtime errors.
+    assert result.code == 1
     assert "projects/vision/notebooks/bob-dev.yaml:8:" in result.err
     assert "the head revision is invalid" in result.err
+    assert "Traceback" not in result.err
     markdown = cli(minimal_repo, "diff", "--base", "HEAD", "--format", "markdown")
-    assert markdown.code == 2
+    assert markdown.code == 1
     assert "head revision is invalid" in markdown.out
     assert "projects/vision/notebooks/bob-dev.yaml:8:" in markdown.out
     data = json.loads(cli(minimal_repo, "diff", "--base", "HEAD", "-o", "json").out)
@@ -96,7 +103,7 @@ def test_a_quota_raise_that_overflows_blames_the_raising_project_not_the_unchang
     # first, so a name-order check would have frozen vision, whose files are unchanged.
     two_project_repo.replace("projects/nlp/quota.yaml", "gpu: 8}", "gpu: 9}")
     result = cli(two_project_repo, "diff", "--base", "HEAD")
-    assert result.code == 2
+    assert result.code == 1
     assert "projects/nlp/quota.yaml:6:" in result.err
     assert "capacity 16" in result.err and "raised from 8" in result.err
     assert "projects/vision/" not in result.err
@@ -107,7 +114,7 @@ def test_a_capacity_cut_below_granted_quota_is_blamed_on_platform_yaml(
 ) -> None:
     two_project_repo.replace("platform.yaml", "gpu: 16}", "gpu: 12}")
     result = cli(two_project_repo, "diff", "--base", "HEAD")
-    assert result.code == 2
+    assert result.code == 1
     assert "platform.yaml:" in result.err and "no project raised its quota" in result.err
 
 
@@ -251,3 +258,43 @@ def test_a_shared_component_change_lists_every_pipeline_and_project_it_touches(
     assert _objects(data, "nlp") == [("changed", "WorkflowTemplate/nlp/dump")]
     markdown = cli(two_project_repo, "diff", "--base", base, "--head", head, "--format", "markdown")
     assert "nlp/dump, vision/exports" in markdown.out
+
+
+def test_a_changed_schedule_notes_its_next_runs_in_its_time_zone(
+    cli: Cli, minimal_repo: GitRepo
+) -> None:
+    minimal_repo.replace(
+        "projects/vision/pipelines/daily-features.yaml", 'cron: "0 2 * * *"', 'cron: "30 */6 * * *"'
+    )
+    result = cli(minimal_repo, "diff", "--base", "HEAD")
+    assert result.code == 1, result.err
+    notes = [line for line in result.out.splitlines() if "next runs:" in line]
+    assert (
+        len(notes) == 1
+        and "vision/daily-features runs on '30 */6 * * *' (Asia/Shanghai)" in notes[0]
+    )
+    times = [datetime.fromisoformat(t) for t in notes[0].split("next runs: ")[1].split(", ")]
+    assert len(times) == 3 and times == sorted(times)
+    assert all((t.hour, t.minute) in {(0, 30), (6, 30), (12, 30), (18, 30)} for t in times)
+    assert all(t.utcoffset() == timedelta(hours=8) for t in times)
+    assert times[0] > datetime.now(UTC)
+
+
+def test_next_runs_come_from_the_pinned_clock_and_skip_unchanged_schedules(
+    minimal_repo: GitRepo,
+) -> None:
+    minimal_repo.replace(
+        "projects/vision/pipelines/daily-features.yaml", "timezone: Asia/Shanghai", "timezone: UTC"
+    )
+    root = minimal_repo.root
+    changed = ["projects/vision/pipelines/daily-features.yaml"]
+    now = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
+    with GitTree(root, "HEAD") as base:
+        preview = preview_trees(base, DirectoryTree(root), changed, PreviewOptions(now=now))
+    assert [n for n in preview.notes if "next runs" in n] == [
+        "pipeline vision/daily-features runs on '0 2 * * *' (UTC); next runs: "
+        "2026-11-30T02:00+00:00, 2026-12-01T02:00+00:00, 2026-12-02T02:00+00:00"
+    ]
+    with GitTree(root, "HEAD") as base, GitTree(root, "HEAD") as head:
+        unchanged = preview_trees(base, head, changed, PreviewOptions(now=now))
+    assert not [n for n in unchanged.notes if "next runs" in n]
