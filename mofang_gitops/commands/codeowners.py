@@ -22,6 +22,7 @@ NAME = "codeowners"
 HELP = "write .github/CODEOWNERS from the owners of each project (or --check that it is fresh)"
 EXAMPLE = "mofang-gitops codeowners --platform-team @mofang/platform --check"
 PATH = ".github/CODEOWNERS"
+_USER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")
 _HANDLE = re.compile(r"^@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:/[A-Za-z0-9._-]+)?$")
 
 
@@ -40,6 +41,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def codeowner(identity: str) -> str:
+    """How CODEOWNERS names a project owner: ``@handle``, an e-mail address as is, else ``""``.
+
+    Identities come from the cluster's IdP (``zhang.san``, ``li_si``) and are not always GitHub
+    handles (letters, digits, inner ``-``); those cannot be written, so the line says so and the
+    platform team reviews when no owner can.
+    """
+    if "@" in identity:
+        return identity
+    return f"@{identity}" if _USER.match(identity) else ""
+
+
 def generate_codeowners(repo: Repo, platform_team: str) -> str:
     """CODEOWNERS text: the platform team by default, each project's owners for its directory."""
     lines = [
@@ -56,8 +69,15 @@ def generate_codeowners(repo: Repo, platform_team: str) -> str:
         if specs.project is None:
             lines.append(f"# /projects/{name}/: project.yaml is invalid, owned by {platform_team}")
             continue
-        owners = " ".join(f"@{user}" for user in specs.project.model.spec.owners)
-        lines.append(f"/projects/{name}/ {owners}")
+        people = specs.project.model.spec.owners
+        owners = [owner for owner in map(codeowner, people) if owner]
+        unmapped = [user for user in people if not codeowner(user)]
+        if unmapped:
+            lines.append(
+                f"# /projects/{name}/: {', '.join(unmapped)} is neither a GitHub handle nor an "
+                "e-mail address"
+            )
+        lines.append(f"/projects/{name}/ {' '.join(owners) or platform_team}")
     # Last, so it wins over the project rules above: quotas share capacity between teams.
     lines.append(f"/projects/*/quota.yaml {platform_team}")
     return "\n".join(lines) + "\n"

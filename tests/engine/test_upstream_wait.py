@@ -19,8 +19,9 @@ from mofang_gitops.k8s.cluster import Cluster
 
 pytestmark = pytest.mark.cluster
 
-DOWNSTREAM_AT = "2026-11-01T00:40:00Z"
-UPSTREAM_UNIX = int(datetime(2026, 11, 1, 0, 10, tzinfo=UTC).timestamp())
+DOWNSTREAM_AT = "2026-11-01T01:20:00Z"
+"""06:50 in Kolkata: raw-import (minute 10 there) last fired at 06:10, 00:40 UTC."""
+UPSTREAM_UNIX = int(datetime(2026, 11, 1, 0, 40, tzinfo=UTC).timestamp())
 
 
 def _workflow(namespace: str, name: str, unix: int, phase: str | None) -> dict[str, Any]:
@@ -58,7 +59,7 @@ def test_wait_succeeds_on_the_upstream_run_of_the_latest_time_before_ours(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     cluster.ensure_namespace(unique_name)
-    # An older and a newer upstream run exist too; only 00:10 UTC (06:10 Kolkata) counts.
+    # An older and a newer upstream run exist too; only 00:40 UTC (06:10 Kolkata) counts.
     cluster.apply(_workflow(unique_name, "raw-import-older", UPSTREAM_UNIX - 3600, "Failed"))
     cluster.apply(_workflow(unique_name, "raw-import-newer", UPSTREAM_UNIX + 3600, "Failed"))
     cluster.apply(_workflow(unique_name, f"raw-import-{UPSTREAM_UNIX}", UPSTREAM_UNIX, "Succeeded"))

@@ -54,3 +54,19 @@ def test_the_example_repository_codeowners_is_fresh(cli: Cli) -> None:
     root = Path(__file__).parents[2]
     code = cli(GitRepo(root), "codeowners", "--check").code
     assert code == 0, "run `mofang-gitops codeowners` and commit .github/CODEOWNERS"
+
+
+def test_idp_identities_become_handles_emails_or_a_comment(
+    cli: Cli, two_project_repo: GitRepo
+) -> None:
+    two_project_repo.replace(
+        "projects/nlp/project.yaml", "owners: [alice]", "owners: [zhang.san@corp.example, Wang-Wu]"
+    )
+    two_project_repo.replace("projects/vision/project.yaml", "owners: [alice]", "owners: [li_si]")
+    result = cli(two_project_repo, "codeowners", "--platform-team", "@acme/ml-platform")
+    assert result.code == 0, result.err
+    lines = two_project_repo.read(".github/CODEOWNERS").splitlines()
+    assert "/projects/nlp/ zhang.san@corp.example @Wang-Wu" in lines
+    # li_si is no GitHub handle: said in a comment, and the platform team reviews instead.
+    assert "/projects/vision/ @acme/ml-platform" in lines
+    assert any(line.startswith("# /projects/vision/: li_si") for line in lines)
