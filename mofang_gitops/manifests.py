@@ -18,6 +18,9 @@ LABEL_PROJECT = "mofang.io/project"
 LABEL_ENVIRONMENT = "mofang.io/environment"
 LABEL_SOURCE = "mofang.io/source"
 ANNOTATION_SOURCE_PATH = "mofang.io/source-path"
+ANNOTATION_CREATED_BY = "mofang.io/created-by"
+"""Set (to ``MANAGER``) only on Namespaces the tool itself created: prune deletes no other, and
+the admission policy in controller/manifests refuses deleting a namespace without it."""
 SYSTEM_NAMESPACE = "mofang-system"
 """Namespace of the controller and of the inventories."""
 

@@ -367,6 +367,9 @@ def _apiserver_argv(bin_dir: Path, workdir: Path, etcd_port: int, port: int) -> 
         # Installing a megabyte CRD (Argo's) takes the server over the 60 s default on a loaded
         # two-core machine; a local test plane waits instead of answering 504.
         "--request-timeout=5m",
+        # On by default since 1.30; named so the controller's admission policy is always enforced
+        # here (tests/controller/test_admission_policy.py), whatever the defaults become.
+        "--enable-admission-plugins=ValidatingAdmissionPolicy",
         # Only loopback exists: no default route to take an address from, and no other API
         # server whose endpoints need reconciling.
         "--advertise-address=127.0.0.1",

@@ -6,6 +6,9 @@ no ``resourceVersion`` and costs nothing but the LISTs. The rest are applied wit
 ``force_conflicts=False``, in which case the conflict is reported with the other manager's name.
 A change to an immutable field is reported as ``replaced`` and done (delete, then create) only
 with ``allow_replace``. Every failure becomes an entry; one never stops the others.
+
+Nothing is adopted: an object to create is first checked to be really absent (``ownership``),
+and a live object labelled for another project or environment is never written.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, TypeVar
 
@@ -22,6 +25,12 @@ from mofang_gitops.engine.changesets import Action, ChangeSetEntry
 from mofang_gitops.engine.diffing import changed_diff, created_diff, describe, dry_run_changes
 from mofang_gitops.engine.normalizing import Verdict, compare_owned
 from mofang_gitops.engine.options import ApplyOptions
+from mofang_gitops.engine.ownership import (
+    desired_body,
+    find_existing,
+    foreign_reason,
+    owner_labels,
+)
 from mofang_gitops.engine.waiting import wait_deleted
 from mofang_gitops.errors import ClusterError, ConflictError, InvalidObjectError
 from mofang_gitops.k8s.cluster import Cluster, object_id
@@ -46,6 +55,10 @@ class Work:
     live: dict[str, Any] | None
     in_inventory: bool = False
     read_error: ClusterError | None = None
+    fresh_namespace: bool = False
+    """Its namespace was created by this run: nothing else can hold its name, no check needed."""
+    blocked: str = ""
+    """Why it must not be applied at all (its Namespace was refused), else ''."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +87,7 @@ def apply_stage(
     def execute(todo: _Todo) -> ChangeSetEntry:
         return _guarded(cluster, todo.work, partial(_execute, cluster, todo, options))
 
-    decided = [decide(w) for w in works]
+    decided = _check_creations(cluster, [decide(w) for w in works], options)
     todo = [d for d in decided if isinstance(d, _Todo)]
     if len(todo) <= 1 or options.concurrency <= 1:
         done = [execute(t) for t in todo]
@@ -88,6 +101,46 @@ def apply_stage(
 def apply_one(cluster: Cluster, work: Work, options: ApplyOptions) -> ChangeSetEntry:
     """Decide locally, ask the server only when needed, and write only real changes."""
     return apply_stage(cluster, [work], options)[0]
+
+
+def _check_creations(
+    cluster: Cluster, decided: list[ChangeSetEntry | _Todo], options: ApplyOptions
+) -> list[ChangeSetEntry | _Todo]:
+    """Make sure every object to create is really absent, not just absent from our labelled read.
+
+    An object found without our labels, or with another project's, fails instead of being
+    adopted; one found with ours (created since the read) is decided again as a change.
+    """
+    creations = [
+        d for d in decided
+        if isinstance(d, _Todo) and d.verdict is None and not d.work.fresh_namespace
+    ]  # fmt: skip
+    if not creations:
+        return decided
+    wanted = [(t.work.manifest.api_version, t.work.manifest.ref) for t in creations]
+    existing = find_existing(cluster, wanted, options.concurrency)
+
+    def settle(todo: _Todo) -> ChangeSetEntry | _Todo:
+        found = existing.get(todo.work.manifest.ref)
+        if found is None:
+            return todo
+        if isinstance(found, ClusterError):
+            reason = f"cannot check that the name is free: {found}"
+            return _entry(cluster, todo.work, Action.FAILED, reason)
+        work = todo.work
+        if reason := foreign_reason(found, *owner_labels(work.manifest, work.target)):
+            log.warning("%s: %s", _id(cluster, work), reason)
+            return _entry(cluster, work, Action.FAILED, reason)
+        return _decide(cluster, replace(work, live=found), options)
+
+    checking = {id(t) for t in creations}
+    settled: list[ChangeSetEntry | _Todo] = []
+    for d in decided:
+        if isinstance(d, _Todo) and id(d) in checking:
+            settled.append(_guarded(cluster, d.work, partial(settle, d)))
+        else:
+            settled.append(d)
+    return settled
 
 
 def _guarded(cluster: Cluster, work: Work, step: Callable[[], T]) -> T | ChangeSetEntry:
@@ -104,16 +157,20 @@ def _guarded(cluster: Cluster, work: Work, step: Callable[[], T]) -> T | ChangeS
 def _decide(cluster: Cluster, work: Work, options: ApplyOptions) -> ChangeSetEntry | _Todo:
     """Settle locally what needs no request: failures, runs, planned creations, no-ops."""
     manifest, live = work.manifest, work.live
+    if work.blocked:
+        return _entry(cluster, work, Action.FAILED, work.blocked)
     if work.read_error is not None:
         return _entry(cluster, work, Action.FAILED, f"cannot read live state: {work.read_error}")
     if manifest.is_run and (live is not None or work.in_inventory):
         return _entry(cluster, work, Action.SKIPPED, RUN_SKIPPED)
-    body = manifest.body
+    body = desired_body(manifest, live)
     if live is None:
         diff = created_diff(body, _id(cluster, work))
-        if options.dry_run:
+        if options.dry_run and work.fresh_namespace:
             return _entry(cluster, work, Action.CREATED, diff=diff)
-        return _Todo(work, None, "", diff)
+        return _Todo(work, None, "", diff)  # _check_creations first makes sure the name is free
+    if reason := foreign_reason(live, *owner_labels(manifest, work.target)):
+        return _entry(cluster, work, Action.FAILED, reason)
     comparison = compare_owned(body, live)
     if comparison.verdict is Verdict.SAME:
         return _entry(cluster, work, Action.UNCHANGED)
@@ -125,9 +182,11 @@ def _execute(cluster: Cluster, todo: _Todo, options: ApplyOptions) -> ChangeSetE
     """Create, or confirm a change with a dry run where in doubt (or planning), then write."""
     work, reason, diff = todo.work, todo.reason, todo.diff
     if todo.verdict is None:
+        if options.dry_run:
+            return _entry(cluster, work, Action.CREATED, diff=diff)
         return _write(cluster, work, options, Action.CREATED, "", diff)
     if options.dry_run or todo.verdict is Verdict.DOUBT:
-        body, live = work.manifest.body, work.live or {}
+        body, live = desired_body(work.manifest, work.live), work.live or {}
         try:
             dry = cluster.server_side_apply(body, force=options.force_conflicts, dry_run=True)
         except ClusterError as err:
@@ -143,7 +202,8 @@ def _write(
     cluster: Cluster, work: Work, options: ApplyOptions, action: Action, reason: str, diff: str
 ) -> ChangeSetEntry:
     try:
-        result = cluster.server_side_apply(work.manifest.body, force=options.force_conflicts)
+        body = desired_body(work.manifest, work.live)
+        result = cluster.server_side_apply(body, force=options.force_conflicts)
     except ClusterError as err:
         return _failure(cluster, work, options, err, reason, diff, dry_run=False)
     before = (work.live or {}).get("metadata", {}).get("resourceVersion")
@@ -152,8 +212,9 @@ def _write(
     elif before is not None and result.object["metadata"].get("resourceVersion") == before:
         log.debug("%s: apply changed nothing", _id(cluster, work))
         return _entry(cluster, work, Action.UNCHANGED)
-    elif action is Action.CREATED:  # existed without our labels: the apply adopted it
-        action, reason = Action.CONFIGURED, "adopted an existing object"
+    elif action is Action.CREATED:  # created by someone else between the check and the apply
+        action, reason = Action.CONFIGURED, "appeared between the ownership check and the apply"
+        log.warning("%s: %s", _id(cluster, work), reason)
     log.info("%s: %s", _id(cluster, work), action.value)
     return _entry(cluster, work, action, reason, diff)
 
@@ -190,7 +251,7 @@ def _replace(cluster: Cluster, work: Work, reason: str, diff: str) -> ChangeSetE
     cluster.delete(api_version, ref.kind, ref.namespace, ref.name, uid=uid)
     wait_deleted(cluster, api_version, ref.kind, ref.namespace, ref.name, uid=uid)
     try:
-        cluster.server_side_apply(work.manifest.body, force=True)
+        cluster.server_side_apply(desired_body(work.manifest, None), force=True)
     except ClusterError as err:
         return _entry(cluster, work, Action.FAILED, f"deleted to replace, re-create failed: {err}")
     log.info("%s: replaced", _id(cluster, work))

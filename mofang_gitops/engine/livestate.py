@@ -115,3 +115,40 @@ def read_live(
             state.add(result)
     log.debug("%s: read %d live objects of %d kinds", cluster.name, len(state.objects), len(wanted))
     return state
+
+
+def read_by_name(
+    cluster: Cluster,
+    state: LiveState,
+    refs: Iterable[tuple[str, ObjectRef]],
+    *,
+    concurrency: int = 8,
+) -> None:
+    """Read with one GET per object the kinds whose LIST was forbidden (403).
+
+    The controller may hold a kind only by name (``resourceNames``: the pipeline executor's
+    token Secret, never Secrets cluster-wide); RBAC cannot grant a LIST that way. Objects found
+    are recorded whatever their labels, so the engine sees, and refuses to adopt, a foreign one.
+    The kind's error is cleared only when every GET answered.
+    """
+    forbidden = {key for key, err in state.errors.items() if err.status == 403}
+    wanted = sorted({(v, r) for v, r in refs if (api_group(v), r.kind) in forbidden})
+    if not wanted:
+        return
+
+    def get(item: tuple[str, ObjectRef]) -> tuple[ObjectRef, dict[str, Any] | None | ClusterError]:
+        api_version, ref = item
+        try:
+            return ref, cluster.get(api_version, ref.kind, ref.namespace, ref.name)
+        except ClusterError as err:
+            return ref, err
+
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(wanted)))) as pool:
+        results = list(pool.map(get, wanted))
+    failed = {(r.group, r.kind) for r, found in results if isinstance(found, ClusterError)}
+    for ref, found in results:
+        if isinstance(found, dict):
+            state.objects[ref] = found
+    for key in forbidden - failed:
+        if any((api_group(v), r.kind) == key for v, r in wanted):
+            del state.errors[key]

@@ -29,11 +29,13 @@ from mofang_gitops.engine.inventory import (
 from mofang_gitops.engine.livestate import (
     LiveState,
     check_reachable,
+    read_by_name,
     read_live,
     selector_for,
     wanted_kinds,
 )
 from mofang_gitops.engine.options import ApplyOptions
+from mofang_gitops.engine.ownership import REFUSED
 from mofang_gitops.engine.pruning import Candidate, delete_stale, plan_prune
 from mofang_gitops.engine.sorting import Stage, group_by_stage
 from mofang_gitops.engine.waiting import wait_established
@@ -196,6 +198,10 @@ class _ClusterRun:
         ]
         if extra:
             read_live(self.cluster, wanted_kinds(extra), into=self.live, selector=selector)
+        every = pairs + [
+            (e.api_version, e.ref) for inv in self.inventories.values() for e in inv.entries
+        ]
+        read_by_name(self.cluster, self.live, every, concurrency=concurrency)
 
     def _projects(self) -> set[str] | None:
         """Project labels of everything desired; None if any object lacks one (read all)."""
@@ -210,8 +216,18 @@ class _ClusterRun:
 
     def apply_stages(self, works: list[Work]) -> list[ChangeSetEntry]:
         entries: list[ChangeSetEntry] = []
+        fresh: set[str] = set()
+        refused: dict[str, str] = {}
         for stage, group in group_by_stage(works, lambda w: w.manifest.ref):
+            group = [_scoped(w, fresh, refused) for w in group]
             done = apply_stage(self.cluster, group, self.options)
+            for e in done:
+                if e.ref.kind == "Namespace" and e.action is Action.CREATED:
+                    fresh.add(e.ref.name)
+                elif (
+                    e.ref.kind == "Namespace" and e.action is Action.FAILED and REFUSED in e.reason
+                ):
+                    refused[e.ref.name] = e.reason
             entries.extend(done)
             crds = [
                 e.ref.name
@@ -304,6 +320,16 @@ class _ClusterRun:
     def _report(self, stage: str, done: int, total: int) -> None:
         if self.progress is not None:
             self.progress(Progress(self.cluster.name, stage, done, total))
+
+
+def _scoped(work: Work, fresh: set[str], refused: Mapping[str, str]) -> Work:
+    """Tell a namespaced object whether its namespace was just created, or refused as not ours."""
+    namespace = work.manifest.ref.namespace
+    if namespace in refused:
+        return replace(work, blocked=f"Namespace {namespace} is not ours: {refused[namespace]}")
+    if namespace in fresh:
+        return replace(work, fresh_namespace=True)
+    return work
 
 
 def _covered(

@@ -1,12 +1,14 @@
 """Prune: delete what we applied before and git no longer wants, and nothing else.
 
 Candidates are ``inventory - desired``, never "everything with our label", and each must still
-carry our managed-by label *and* its project's label on the live object: a person who removes
-the labels takes the object over, and prune leaves it alone. Deletion is by UID, so an object
-re-created under the same name since the read is never touched. Guards stop the mistakes that
-cost most, each overridable by an explicit option: an empty render of a project that has an
-inventory (a broken template looks exactly like that), a prune of more than half of a project,
-and deleting a Namespace or PersistentVolume (their data) while the project still exists.
+carry our managed-by label *and* its project's and environment's labels on the live object: a
+person who removes the labels takes the object over, and prune leaves it alone. A Namespace is
+deleted only if it carries the ``mofang.io/created-by`` marker the tool sets when it creates
+one. Deletion is by UID, so an object re-created under the same name since the read is never
+touched. Guards stop the mistakes that cost most, each overridable by an explicit option: an
+empty render of a project that has an inventory (a broken template looks exactly like that), a
+prune of more than half of a project, and deleting a Namespace or PersistentVolume (their data)
+while the project still exists.
 """
 
 from __future__ import annotations
@@ -21,10 +23,19 @@ from mofang_gitops.engine.changesets import Action, ChangeSetEntry
 from mofang_gitops.engine.inventory import Inventory, InventoryEntry
 from mofang_gitops.engine.livestate import LiveState
 from mofang_gitops.engine.options import ApplyOptions
+from mofang_gitops.engine.ownership import created_by_us
 from mofang_gitops.engine.sorting import group_by_stage
 from mofang_gitops.errors import ClusterError
 from mofang_gitops.k8s.cluster import Cluster
-from mofang_gitops.manifests import LABEL_MANAGED_BY, LABEL_PROJECT, MANAGER, ObjectRef, Target
+from mofang_gitops.manifests import (
+    ANNOTATION_CREATED_BY,
+    LABEL_ENVIRONMENT,
+    LABEL_MANAGED_BY,
+    LABEL_PROJECT,
+    MANAGER,
+    ObjectRef,
+    Target,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +61,17 @@ class PrunePlan:
     """Stale entries no longer ours (gone, or labels removed): dropped from the inventory."""
 
 
-def is_ours(obj: dict[str, Any], project: str) -> bool:
-    """Whether a live object still carries our managed-by label and ``project``'s label."""
+def is_ours(obj: dict[str, Any], target: Target) -> bool:
+    """Whether a live object still carries our managed-by, project and environment labels.
+
+    An object labelled for another project or environment is never ours to delete.
+    """
     labels = obj.get("metadata", {}).get("labels") or {}
-    return labels.get(LABEL_MANAGED_BY) == MANAGER and labels.get(LABEL_PROJECT) == project
+    return (
+        labels.get(LABEL_MANAGED_BY) == MANAGER
+        and labels.get(LABEL_PROJECT) == target.project
+        and labels.get(LABEL_ENVIRONMENT, target.environment) == target.environment
+    )
 
 
 def plan_prune(
@@ -79,9 +97,13 @@ def plan_prune(
         obj = live.get(entry.ref)
         if error := live.error(entry.ref):
             skipped.append(_skip(cluster, target, entry, f"cannot read live state: {error}"))
-        elif obj is None or not is_ours(obj, target.project):
+        elif obj is None or not is_ours(obj, target):
             forget.add(entry)
             reason = "no longer labelled as ours (or already gone); left alone"
+            skipped.append(_skip(cluster, target, entry, reason))
+        elif entry.ref.kind == "Namespace" and not created_by_us(obj):
+            forget.add(entry)
+            reason = f"not created by {MANAGER} (no {ANNOTATION_CREATED_BY} annotation); left alone"
             skipped.append(_skip(cluster, target, entry, reason))
         else:
             candidates.append(Candidate(target, entry, obj))

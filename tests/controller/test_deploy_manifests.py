@@ -202,3 +202,70 @@ def test_the_controller_account_may_apply_the_whole_example(kubectl, tmp_path, u
             f"--as={ACCOUNT}", "-f", str(others))  # fmt: skip
     kubectl("apply", "--server-side", "--field-manager=mofang-gitops", "--dry-run=server",
             f"--as={ACCOUNT}", "-f", str(namespaces))  # fmt: skip
+
+
+def _rules(kind: str) -> list[dict]:
+    docs = [d for f in sorted(MANIFESTS.glob("*.yaml")) for d in yaml.safe_load_all(f.read_text())]
+    (role,) = [d for d in docs if d["kind"] == kind and "controller" in d["metadata"]["name"]]
+    return role["rules"]
+
+
+def test_cluster_role_holds_nothing_the_render_does_not_need(admin, tmp_path):
+    """Every grant is justified by the render: a kind it applies (engine verbs), a rule of a Role
+    it renders (RBAC lets us grant only what we hold), Events, or a name it binds or writes."""
+    targets = example_targets(tmp_path, "narrow")
+    manifests = [m for t in targets for m in t.manifests]
+    applied = set()
+    for m in manifests:
+        info = admin.resource(m.api_version, m.ref.kind)
+        applied.add((m.ref.group, info.plural))
+    granted_by_roles = {
+        (group, resource, verb)
+        for m in manifests if m.ref.kind == "Role"
+        for rule in m.body["rules"]
+        for group in rule["apiGroups"] for resource in rule["resources"] for verb in rule["verbs"]
+    }  # fmt: skip
+    bound = {
+        (m.body["roleRef"]["kind"], m.body["roleRef"]["name"])
+        for m in manifests if m.ref.kind in ("RoleBinding", "ClusterRoleBinding")
+    }  # fmt: skip
+    secrets = {m.ref.name for m in manifests if m.ref.kind == "Secret"}
+    unjustified = []
+    for rule in _rules("ClusterRole"):
+        names = rule.get("resourceNames")
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                for verb in rule["verbs"]:
+                    grant = (group, resource, verb)
+                    if names is not None:
+                        if resource == "secrets":
+                            ok = set(names) <= secrets and verb in ENGINE_VERBS
+                        elif verb == "bind":
+                            kind = "ClusterRole" if resource == "clusterroles" else "Role"
+                            ok = {(kind, n) for n in names} <= bound
+                        else:
+                            ok = False
+                    else:
+                        ok = (
+                            ((group, resource) in applied and verb in ENGINE_VERBS)
+                            or grant in granted_by_roles
+                            or (resource == "events" and verb in ("create", "patch"))
+                        )
+                    if not ok:
+                        unjustified.append(f"{verb} {resource}.{group} {names or ''}")
+    assert not unjustified, unjustified
+    for rule in _rules("ClusterRole"):
+        assert "escalate" not in rule["verbs"] and "*" not in rule["verbs"]
+        assert "cluster-admin" not in rule.get("resourceNames", [])
+        assert "secrets" not in rule["resources"] or rule.get("resourceNames")
+
+
+def test_no_secret_is_readable_or_writable_beyond_the_one_the_render_writes(kubectl, admin):
+    install_controller_rbac(kubectl)
+    token = "mofang-pipeline-executor.service-account-token"
+    for verb in ("get", "list", "watch", "create", "patch", "delete"):
+        assert not allowed(admin, verb, "", "secrets", "kube-system", "ceph-secret"), verb
+        assert not allowed(admin, verb, "", "secrets"), verb  # cluster-wide
+    for verb in ("get", "create", "patch", "delete"):
+        assert allowed(admin, verb, "", "secrets", "some-project", token), verb
+    assert not allowed(admin, "list", "", "secrets", "some-project")

@@ -1,0 +1,177 @@
+"""controller/manifests/25-admission-policy.yaml on a real API server (issue 12, item 7).
+
+RBAC grants the controller its kinds cluster-wide; the ValidatingAdmissionPolicy keeps its writes
+(and every person's) inside namespaces labelled as managed by mofang-gitops, and keeps it from
+deleting a namespace the tool did not create. Each rule is exercised by impersonating the
+controller's ServiceAccount (and a person) with kubectl ``--as``: RBAC allows the request, so a
+refusal with the policy's name is the policy's doing; the same request in a managed namespace
+passes. Cluster admins are not bound by it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mofang_gitops.manifests import ANNOTATION_CREATED_BY, LABEL_MANAGED_BY, MANAGER
+
+ROOT = Path(__file__).resolve().parents[2]
+MANIFESTS = ROOT / "controller" / "manifests"
+POLICY_FILE = MANIFESTS / "25-admission-policy.yaml"
+CONTROLLER = "system:serviceaccount:mofang-system:mofang-gitops-controller"
+PERSON = "mallory"
+POLICIES = ("mofang-gitops-managed-namespaces-only", "mofang-gitops-namespace-ownership")
+
+
+class Kubectl:
+    """kubectl against the test control plane, as admin or as someone impersonated."""
+
+    def __init__(self, binary: Path, kubeconfig: Path) -> None:
+        self.base = [str(binary), "--kubeconfig", str(kubeconfig)]
+
+    def __call__(self, *args: str, stdin: str = "", as_user: str = "") -> tuple[int, str]:
+        argv = [*self.base, *args]
+        if as_user:
+            argv.append(f"--as={as_user}")
+        done = subprocess.run(
+            argv, input=stdin, capture_output=True, text=True, timeout=120, check=False
+        )
+        return done.returncode, done.stdout + done.stderr
+
+    def ok(self, *args: str, stdin: str = "") -> str:
+        code, out = self(*args, stdin=stdin)
+        assert code == 0, (args, out)
+        return out
+
+
+@pytest.fixture
+def kubectl(control_plane, binaries) -> Kubectl:
+    return Kubectl(binaries / "kubectl", control_plane.kubeconfig)
+
+
+@pytest.fixture
+def policy(kubectl: Kubectl) -> Iterator[None]:
+    """The controller's account, RBAC and admission policy installed; the policy removed after.
+
+    Removed so the rest of the session's tests (which write in unlabelled test namespaces as
+    a plain user) run without it.
+    """
+    for name in ("00-namespace", "10-serviceaccount", "20-clusterrole", "21-clusterrolebinding",
+                 "22-role-leader-election", "25-admission-policy"):  # fmt: skip
+        kubectl.ok(
+            "apply", "--server-side", "--force-conflicts", "-f", str(MANIFESTS / f"{name}.yaml")
+        )
+    try:
+        yield
+    finally:
+        for name in POLICIES:
+            kubectl("delete", "validatingadmissionpolicybinding", name, "--ignore-not-found")
+            kubectl("delete", "validatingadmissionpolicy", name, "--ignore-not-found")
+
+
+def _namespace(kubectl: Kubectl, name: str, *, managed: bool, marked: bool = False) -> str:
+    meta: dict[str, object] = {"name": name}
+    if managed:
+        meta["labels"] = {LABEL_MANAGED_BY: MANAGER}
+    if marked:
+        meta["annotations"] = {ANNOTATION_CREATED_BY: MANAGER}
+    body = {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
+    kubectl.ok("apply", "--server-side", "-f", "-", stdin=json.dumps(body))
+    return name
+
+
+def _configmap(namespace: str, name: str = "probe") -> str:
+    body = {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": namespace}, "data": {"k": "v"}}  # fmt: skip
+    return json.dumps(body)
+
+
+def _write_configmap(kubectl: Kubectl, namespace: str, as_user: str) -> tuple[int, str]:
+    return kubectl("apply", "--server-side", "--field-manager=mofang-gitops", "-f", "-",
+                   stdin=_configmap(namespace), as_user=as_user)  # fmt: skip
+
+
+def _wait_enforced(kubectl: Kubectl, namespace: str) -> None:
+    """Policies take effect a moment after they are stored: wait until one refuses."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        code, out = _write_configmap(kubectl, namespace, CONTROLLER)
+        if code != 0 and POLICIES[0] in out:
+            return
+        time.sleep(0.5)
+    pytest.fail(f"the admission policy was never enforced: {out}")
+
+
+def test_the_controller_may_not_write_outside_managed_namespaces(
+    kubectl: Kubectl, policy: None, unique_name: str
+) -> None:
+    outside = _namespace(kubectl, unique_name + "-out", managed=False)
+    inside = _namespace(kubectl, unique_name + "-in", managed=True)
+    _wait_enforced(kubectl, outside)
+    code, out = _write_configmap(kubectl, outside, CONTROLLER)
+    assert code != 0
+    assert f"namespace {outside} is not managed by mofang-gitops" in out
+    assert CONTROLLER in out and POLICIES[0] in out
+    assert _write_configmap(kubectl, inside, CONTROLLER)[0] == 0
+    assert _write_configmap(kubectl, "mofang-system", CONTROLLER)[0] == 0  # its inventories
+    code, out = _write_configmap(kubectl, "kube-system", CONTROLLER)
+    assert code != 0 and POLICIES[0] in out
+    # RBAC would allow all of it: the refusals above are the policy's.
+    assert kubectl("auth", "can-i", "create", "configmaps", "-n", outside,
+                   as_user=CONTROLLER)[1].strip() == "yes"  # fmt: skip
+    # Cluster admins are not bound by it.
+    assert _write_configmap(kubectl, outside, "")[0] == 0
+
+
+def test_the_controller_may_delete_only_namespaces_it_created(
+    kubectl: Kubectl, policy: None, unique_name: str
+) -> None:
+    _wait_enforced(kubectl, _namespace(kubectl, unique_name + "-w", managed=False))
+    foreign = _namespace(kubectl, unique_name + "-f", managed=True)
+    ours = _namespace(kubectl, unique_name + "-o", managed=True, marked=True)
+    code, out = kubectl("delete", "namespace", foreign, "--dry-run=server", as_user=CONTROLLER)
+    assert code != 0 and f"namespace {foreign} was not created by mofang-gitops" in out
+    code, out = kubectl("delete", "namespace", ours, "--dry-run=server", as_user=CONTROLLER)
+    assert code == 0, out
+
+
+def test_nobody_but_admins_can_turn_an_existing_namespace_into_a_managed_one(
+    kubectl: Kubectl, policy: None, unique_name: str
+) -> None:
+    plain = _namespace(kubectl, unique_name, managed=False)
+    _wait_enforced(kubectl, plain)
+    label = f"{LABEL_MANAGED_BY}={MANAGER}"
+    code, out = kubectl("label", "namespace", plain, label, "--dry-run=server", as_user=CONTROLLER)
+    assert code != 0 and "cannot become managed by mofang-gitops" in out
+    code, out = kubectl("annotate", "namespace", plain, f"{ANNOTATION_CREATED_BY}={MANAGER}",
+                        "--dry-run=server", as_user=CONTROLLER)  # fmt: skip
+    assert code != 0 and "cannot become managed by mofang-gitops" in out
+
+
+def test_people_are_kept_inside_managed_namespaces_too(
+    kubectl: Kubectl, policy: None, unique_name: str
+) -> None:
+    outside = _namespace(kubectl, unique_name + "-out", managed=False)
+    inside = _namespace(kubectl, unique_name + "-in", managed=True)
+    _wait_enforced(kubectl, outside)
+    for namespace in (outside, inside):  # RBAC lets the person write ConfigMaps in both
+        kubectl.ok("create", "role", "cm-writer", "-n", namespace, "--verb=create,patch,get",
+                   "--resource=configmaps")  # fmt: skip
+        kubectl.ok("create", "rolebinding", "cm-writer", "-n", namespace, "--role=cm-writer",
+                   f"--user={PERSON}")  # fmt: skip
+    code, out = _write_configmap(kubectl, outside, PERSON)
+    assert code != 0 and f"{PERSON} may not create configmaps there" in out
+    assert _write_configmap(kubectl, inside, PERSON)[0] == 0
+    fake = {"name": unique_name + "-fake", "labels": {LABEL_MANAGED_BY: MANAGER}}
+    body = {"apiVersion": "v1", "kind": "Namespace", "metadata": fake}
+    role = f"{unique_name}-ns"
+    kubectl.ok("create", "clusterrole", role, "--verb=create", "--resource=namespaces")
+    kubectl.ok("create", "clusterrolebinding", role, f"--clusterrole={role}", f"--user={PERSON}")
+    code, out = kubectl("create", "--dry-run=server", "-f", "-", stdin=json.dumps(body),
+                        as_user=PERSON)  # fmt: skip
+    assert code != 0 and "only the mofang-gitops controller creates" in out
