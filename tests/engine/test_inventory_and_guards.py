@@ -9,7 +9,7 @@ from mofang_gitops.engine.changesets import Action
 from mofang_gitops.engine.inventory import Inventory, InventoryEntry, find_inventories
 from mofang_gitops.engine.livestate import LiveState
 from mofang_gitops.engine.pruning import plan_prune
-from mofang_gitops.manifests import ObjectRef, Target
+from mofang_gitops.manifests import ANNOTATION_CREATED_BY, MANAGER, ObjectRef, Target
 from tests.engine.builders import labels
 
 TARGET = Target("dev", "c", "vision")
@@ -22,7 +22,10 @@ def entry(
     return InventoryEntry(ObjectRef(group, kind, namespace, name), api_version)
 
 
-def live_of(entries: list[InventoryEntry], project: str = "vision", **overrides: Any) -> LiveState:
+def live_of(
+    entries: list[InventoryEntry], project: str = "vision", marked: bool = True, **overrides: Any
+) -> LiveState:
+    """Live objects for ``entries``; Namespaces carry the creation marker unless not ``marked``."""
     state = LiveState()
     state.add(
         {
@@ -33,6 +36,7 @@ def live_of(entries: list[InventoryEntry], project: str = "vision", **overrides:
                 "namespace": e.ref.namespace,
                 "uid": "u",
                 "labels": labels(project),
+                "annotations": {ANNOTATION_CREATED_BY: MANAGER} if marked else {},
             },
         }
         for e in entries
@@ -120,6 +124,28 @@ def test_namespace_and_pv_go_only_when_project_removed_and_deletion_allowed():
     )
     plan = plan_prune("c", TARGET, INVENTORY, frozenset(), live_of(ENTRIES), everything)
     assert len(plan.delete) == len(ENTRIES)
+
+
+def test_a_namespace_without_the_creation_marker_is_never_pruned():
+    everything = ApplyOptions(
+        removed_projects=frozenset({TARGET.project}), allow_namespace_deletion=True
+    )
+    live = live_of(ENTRIES, marked=False)
+    plan = plan_prune("c", TARGET, INVENTORY, frozenset(), live, everything)
+    assert "Namespace" not in {c.entry.ref.kind for c in plan.delete}
+    (skipped,) = [e for e in plan.skipped if e.ref.kind == "Namespace"]
+    assert "not created by mofang-gitops" in skipped.reason
+    assert len(plan.delete) == len(ENTRIES) - 1
+
+
+def test_prune_leaves_objects_labelled_for_another_environment():
+    desired = frozenset(e.ref for e in ENTRIES if e.ref.name != "b")
+    live = live_of(ENTRIES)
+    for obj in live.objects.values():
+        obj["metadata"]["labels"] = labels("vision", "prod")
+    assert TARGET.environment != "prod"
+    plan = plan_prune("c", TARGET, INVENTORY, desired, live, ApplyOptions())
+    assert not plan.delete and plan.forget == {entry("ConfigMap", "b")}
 
 
 def test_mass_prune_guard_counts_the_objects_before_the_run_so_renaming_all_is_refused():
