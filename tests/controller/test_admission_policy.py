@@ -18,7 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from mofang_gitops.devtools.controlplane import write_kubeconfig
+from mofang_gitops.engine import Action, ApplyOptions, ResourceManager
+from mofang_gitops.k8s.cluster import Cluster
 from mofang_gitops.manifests import ANNOTATION_CREATED_BY, LABEL_MANAGED_BY, MANAGER
+from tests.engine.builders import FAST_RETRY, labels, project_bodies, target
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "controller" / "manifests"
@@ -175,3 +179,48 @@ def test_people_are_kept_inside_managed_namespaces_too(
     code, out = kubectl("create", "--dry-run=server", "-f", "-", stdin=json.dumps(body),
                         as_user=PERSON)  # fmt: skip
     assert code != 0 and "only the mofang-gitops controller creates" in out
+
+
+@pytest.fixture
+def as_controller(control_plane, policy: None, tmp_path: Path) -> Iterator[Cluster]:
+    """The engine's cluster adapter with a token of the controller's own ServiceAccount."""
+    admin = Cluster("admin", control_plane.kubeconfig, control_plane.name)
+    path = "/api/v1/namespaces/mofang-system/serviceaccounts/mofang-gitops-controller/token"
+    body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+            "spec": {"expirationSeconds": 3600}}  # fmt: skip
+    _, answer = admin.request("POST", path, subject="token", verb="create", body=body)
+    admin.close()
+    kubeconfig = write_kubeconfig(
+        tmp_path / "controller.kubeconfig", [("test-a", control_plane)], answer["status"]["token"]
+    )
+    cluster = Cluster("test-a", kubeconfig, "test-a", retry=FAST_RETRY)
+    yield cluster
+    cluster.close()
+
+
+def test_the_engine_runs_a_project_with_only_the_controllers_rights(
+    kubectl: Kubectl, as_controller: Cluster, unique_name: str
+) -> None:
+    _wait_enforced(kubectl, _namespace(kubectl, unique_name + "-w", managed=False))
+    token = {
+        "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
+        "metadata": {
+            "name": "mofang-pipeline-executor.service-account-token", "namespace": unique_name,
+            "labels": labels(unique_name),
+            "annotations": {"kubernetes.io/service-account.name": "mofang-pipeline-executor"},
+        },
+    }  # fmt: skip
+    bodies = [*project_bodies(unique_name, notebooks=["a"]), token]
+    manager = ResourceManager({"test-a": as_controller})
+    applied = manager.apply([target(unique_name, bodies)])
+    assert not applied.with_action(Action.FAILED), applied.with_action(Action.FAILED)
+    assert {e.ref.kind for e in applied.with_action(Action.CREATED)} >= {"Namespace", "Secret"}
+    # Secrets cannot be listed by this account: the next run reads the token Secret by name.
+    again = manager.plan([target(unique_name, bodies)])
+    assert not again.changes and not again.with_action(Action.FAILED)
+    removed = ApplyOptions(
+        prune=True, removed_projects=frozenset({unique_name}), allow_namespace_deletion=True
+    )
+    gone = manager.apply([target(unique_name, [])], removed)
+    assert ("Namespace", Action.DELETED) in [(e.ref.kind, e.action) for e in gone.entries]
+    assert not gone.with_action(Action.FAILED)

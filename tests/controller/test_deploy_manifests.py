@@ -88,8 +88,9 @@ def example_targets(tmp_path: Path, prefix: str):
     repo = tmp_path / "repo"
     repo.mkdir()
     shutil.copy(ROOT / "platform.yaml", repo / "platform.yaml")
-    for folder in ("environments", "projects"):
-        shutil.copytree(ROOT / folder, repo / folder)
+    for folder in ("environments", "components", "people", "projects"):
+        if (ROOT / folder).is_dir():  # components/ and people/ are optional
+            shutil.copytree(ROOT / folder, repo / folder)
     for env in (repo / "environments").glob("*.yaml"):
         env.write_text(
             env.read_text().replace('namespace: "{project}', f'namespace: "{prefix}-{{project}}')
