@@ -21,6 +21,7 @@ from mofang_gitops.rendering import render_repo
 from mofang_gitops.sources.loading import load_repo
 from mofang_gitops.sources.trees import DirectoryTree
 from mofang_gitops.validation.repository import validate_repo
+from tests.scenarios import build_repo, validate_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "controller" / "manifests"
@@ -219,7 +220,9 @@ def _rules(kind: str) -> list[dict]:
 def test_cluster_role_holds_nothing_the_render_does_not_need(admin, tmp_path):
     """Every grant is justified by the render: a kind it applies (engine verbs), a rule of a Role
     it renders (RBAC lets us grant only what we hold), Events, or a name it binds or writes."""
-    targets = example_targets(tmp_path, "narrow")
+    # The example, plus one training of every framework (kinds the example does not use).
+    scenario = validate_dir(build_repo(tmp_path / "trainings", "render-trainings"))
+    targets = [*example_targets(tmp_path, "narrow"), *render_repo(scenario)]
     manifests = [m for t in targets for m in t.manifests]
     applied = set()
     for m in manifests:
