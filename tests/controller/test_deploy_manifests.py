@@ -129,7 +129,8 @@ def test_manifests_are_what_the_brief_asks_for():
     assert ports == {"webhook", "metrics"}
     rules = kinds["ClusterRole"]["rules"]
     assert all("*" not in r["verbs"] and "*" not in r["resources"] for r in rules)
-    assert not any("escalate" in r["verbs"] or "update" in r["verbs"] for r in rules)
+    assert not any("update" in r["verbs"] for r in rules)
+    assert all(r.get("resourceNames") for r in rules if "escalate" in r["verbs"])
 
 
 def test_dockerfile_builds_the_package_as_a_non_root_controller():
@@ -187,6 +188,7 @@ def test_cluster_role_grants_nothing_more(kubectl, admin):
     )
     assert allowed(admin, "bind", "rbac.authorization.k8s.io", "clusterroles", name="edit")
     assert not allowed(admin, "escalate", "rbac.authorization.k8s.io", "clusterroles", name="admin")
+    assert not allowed(admin, "escalate", "rbac.authorization.k8s.io", "roles", "p", "other-role")
     assert not allowed(admin, "update", "rbac.authorization.k8s.io", "clusterroles", name="admin")
     assert not allowed(admin, "create", "rbac.authorization.k8s.io", "clusterrolebindings")
     assert not allowed(admin, "create", "", "pods", "default")
@@ -239,6 +241,7 @@ def test_cluster_role_holds_nothing_the_render_does_not_need(admin, tmp_path):
         for m in manifests if m.ref.kind in ("RoleBinding", "ClusterRoleBinding")
     }  # fmt: skip
     secrets = {m.ref.name for m in manifests if m.ref.kind == "Secret"}
+    rendered_roles = {m.ref.name for m in manifests if m.ref.kind == "Role"}
     unjustified = []
     for rule in _rules("ClusterRole"):
         names = rule.get("resourceNames")
@@ -252,6 +255,8 @@ def test_cluster_role_holds_nothing_the_render_does_not_need(admin, tmp_path):
                         elif verb == "bind":
                             kind = "ClusterRole" if resource == "clusterroles" else "Role"
                             ok = {(kind, n) for n in names} <= bound
+                        elif verb == "escalate":
+                            ok = resource == "roles" and set(names) <= rendered_roles
                         else:
                             ok = False
                     else:
@@ -264,7 +269,8 @@ def test_cluster_role_holds_nothing_the_render_does_not_need(admin, tmp_path):
                         unjustified.append(f"{verb} {resource}.{group} {names or ''}")
     assert not unjustified, unjustified
     for rule in _rules("ClusterRole"):
-        assert "escalate" not in rule["verbs"] and "*" not in rule["verbs"]
+        assert "*" not in rule["verbs"] and "*" not in rule["resources"]
+        assert "escalate" not in rule["verbs"] or rule["resources"] == ["roles"]
         assert "cluster-admin" not in rule.get("resourceNames", [])
         assert "secrets" not in rule["resources"] or rule.get("resourceNames")
 
