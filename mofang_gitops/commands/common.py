@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from mofang_gitops.errors import Problem, UsageError
 from mofang_gitops.sources.loading import load_repo
@@ -51,3 +51,11 @@ def print_problems(problems: Sequence[Problem], fmt: str) -> None:
         return
     for problem in sorted(problems):
         print(problem, file=sys.stderr)
+
+
+def resource_groups(validation: Validation) -> Mapping[str, Mapping[str, str]]:
+    """Resource group -> node selector, so a pod can be said to run in a group."""
+    platform = validation.repo.platform
+    if platform is None:
+        return {}
+    return {g.name: dict(g.nodeSelector) for g in platform.model.spec.resourceGroups}

@@ -1,26 +1,79 @@
-"""``mofang-gitops status``: ask a running controller for the state of every target."""
+"""``mofang-gitops status``: is it running, where, and if not, why — read from the live clusters.
+
+Without ``--url`` it needs no controller: it renders the repository (to know what should be
+there), reads each cluster with one LIST per kind plus the namespaces' Pods, Events and
+Workflows, and prints health per project, environment and cluster. With ``--url`` it asks a
+running controller for its reconcile status instead (what the controller last applied).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import urllib.error
 import urllib.request
 
+from mofang_gitops.commands.common import (
+    check_filters,
+    load_validated,
+    print_problems,
+    resource_groups,
+    use_color,
+)
 from mofang_gitops.controller.statuses import SyncState, format_table
-from mofang_gitops.errors import MofangError
+from mofang_gitops.engine import connect
+from mofang_gitops.errors import MofangError, UsageError
+from mofang_gitops.health import Health, read_clusters
+from mofang_gitops.health.reports import format_json, format_markdown, format_text
+from mofang_gitops.rendering import render_repo
 
 NAME = "status"
-HELP = "show a running controller's status per project and target"
-EXAMPLE = "mofang-gitops status --url http://mofang-gitops.mofang-system:8080 --format json"
+HELP = "show health per project from the live clusters (or a controller's status with --url)"
+EXAMPLE = "mofang-gitops status --project vision --environment prod"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--url``."""
-    parser.add_argument("--url", default="http://127.0.0.1:8080", help="controller base URL")
+    parser.add_argument(
+        "--url", default=None, help="ask a running controller (base URL) instead of the clusters"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    """Exit 1 when something is Degraded or Missing, 2 when a cluster cannot be read, else 0."""
+    if args.url:
+        return _from_controller(args)
+    if args.format not in ("text", "json", "markdown"):
+        raise UsageError(f"--format {args.format} is not supported here (text, json or markdown)")
+    validation = load_validated(args)
+    check_filters(args, validation)
+    print_problems(validation.problems, "text")
+    targets = render_repo(
+        validation, environments=args.environment, clusters=args.cluster, projects=args.project
+    )
+    if not targets:
+        print("nothing to show: no valid project renders for these filters", file=sys.stderr)
+        return 1 if validation.errors else 0
+    clusters = connect(targets, args.kubeconfig, context=args.context)
+    try:
+        health = read_clusters(clusters, targets, resource_groups(validation))
+    finally:
+        for cluster in clusters.values():
+            cluster.close()
+    if args.format == "json":
+        sys.stdout.write(format_json(health))
+    elif args.format == "markdown":
+        sys.stdout.write(format_markdown(health))
+    else:
+        sys.stdout.write(format_text(health, colour=use_color(args)))
+    if any(t.error for t in health):
+        return 2
+    bad = (Health.DEGRADED, Health.MISSING)
+    return 1 if any(o.health in bad for t in health for o in t.objects) else 0
+
+
+def _from_controller(args: argparse.Namespace) -> int:
     """Exit 0 when every target is Synced, 1 otherwise."""
     url = args.url.rstrip("/") + "/status"
     try:

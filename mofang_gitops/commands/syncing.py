@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from mofang_gitops.commands.common import check_filters, load_validated, print_problems, use_color
+from mofang_gitops.commands.waiting import wait_for_changes
 from mofang_gitops.engine import (
     RUN_SKIPPED,
     UNREACHABLE,
@@ -48,12 +49,15 @@ def sync(args: argparse.Namespace, options: ApplyOptions) -> int:
         changes = (
             manager.plan(targets, options) if options.dry_run else manager.apply(targets, options)
         )
+        _report(args, changes, diffs=options.dry_run)
+        if changes.failed:
+            return EXIT_ERROR
+        wait = getattr(args, "wait", False) and not options.dry_run
+        if wait and not wait_for_changes(args, validation, targets, clusters, changes):
+            return EXIT_CHANGES
     finally:
         for cluster in clusters.values():
             cluster.close()
-    _report(args, changes, diffs=options.dry_run)
-    if changes.failed:
-        return EXIT_ERROR
     if validation.errors or (options.dry_run and _has_changes(changes)):
         return EXIT_CHANGES
     return EXIT_OK

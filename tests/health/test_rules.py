@@ -1,0 +1,86 @@
+"""Each health rule on status documents as the operators write them (tests/testdata/status/).
+
+Every document states what it must give on its first line (``# expect: <Health> <reason>``);
+``pods``, ``events``, ``workflows`` and ``url`` beside the object are what ``status`` would
+have listed around it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mofang_gitops.health import Health, Related, judge
+from mofang_gitops.manifests import api_group
+from mofang_gitops.yamlio import load_manifest
+
+STATUS = Path(__file__).parents[1] / "testdata" / "status"
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+def _case(path: Path) -> tuple[dict[str, Any], Related, Health, str]:
+    text = path.read_text()
+    expect = text.splitlines()[0].removeprefix("# expect: ")
+    health, _, reason = expect.partition(" ")
+    doc = load_manifest(text)
+    assert isinstance(doc, dict)
+    related = Related(
+        pods=doc.pop("pods", ()),
+        events=doc.pop("events", ()),
+        workflows=doc.pop("workflows", ()),
+        url=doc.pop("url", ""),
+        groups={"gpu-a100": {"mofang.io/resource-group": "gpu-a100"}},
+        now=NOW,
+    )
+    return doc, related, Health(health), reason
+
+
+@pytest.mark.parametrize("path", sorted(STATUS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_each_recorded_status_gives_its_expected_health_and_reason(path: Path) -> None:
+    obj, related, health, reason = _case(path)
+    verdict = judge(api_group(obj["apiVersion"]), obj["kind"], obj, related)
+    assert (verdict.health, verdict.reason) == (health, reason)
+
+
+def test_a_finished_training_is_never_progressing_whatever_its_pods_say() -> None:
+    obj, related, _, _ = _case(STATUS / "pytorchjob-succeeded.yaml")
+    stuck = {"metadata": {"name": "x-worker-0"}, "status": {"phase": "Failed"}}
+    verdict = judge("kubeflow.org", "PyTorchJob", obj, Related(pods=[stuck], now=NOW))
+    assert verdict.health is Health.HEALTHY
+
+
+def test_a_ready_notebook_carries_its_url_and_where_its_pod_runs() -> None:
+    obj, related, _, _ = _case(STATUS / "statefulset-ready.yaml")
+    verdict = judge("apps", "StatefulSet", obj, related)
+    assert verdict.url == "https://ml.example.com/notebook/vision/bob-pytorch/"
+    (pod,) = verdict.pods
+    assert (pod.node, pod.resource_group, pod.ready) == ("gpu-a100-1", "gpu-a100", True)
+    assert pod.duration_seconds == 1200.0
+
+
+def test_a_pipeline_lists_its_last_runs_newest_first_and_its_next_times_in_its_zone() -> None:
+    obj, related, _, _ = _case(STATUS / "cronworkflow-last-failed.yaml")
+    verdict = judge("argoproj.io", "CronWorkflow", obj, related)
+    assert [r.phase for r in verdict.runs] == ["Failed", "Succeeded"]
+    assert verdict.next_runs[0] == "2026-12-01T03:30:00+08:00"
+    assert len(verdict.next_runs) == 3
+
+
+def test_an_experiment_reports_its_best_trial_metrics() -> None:
+    obj, related, _, _ = _case(STATUS / "experiment-running.yaml")
+    details = dict(judge("kubeflow.org", "Experiment", obj, related).details)
+    assert details["best"] == "resnet50-51c3ec-x7k2 accuracy=0.91"
+
+
+def test_an_object_that_is_not_there_is_missing_and_a_one_shot_says_it_may_have_finished() -> None:
+    assert judge("apps", "StatefulSet", None, Related()).health is Health.MISSING
+    run = judge("kubeflow.org", "TFJob", None, Related(), run=True)
+    assert "finished" in run.reason
+
+
+def test_a_status_of_an_unexpected_shape_is_unknown_not_a_crash() -> None:
+    obj = {"metadata": {"name": "x"}, "spec": {"replicas": "many"}}
+    assert judge("apps", "StatefulSet", obj, Related()).health is Health.UNKNOWN
