@@ -231,6 +231,24 @@ class Spark(StrictModel):
         return self
 
 
+class TensorBoard(StrictModel):
+    """A TensorBoard over a log directory of the project volume, for the project's people."""
+
+    logDir: Annotated[
+        str,
+        SingleLine,
+        Field(max_length=255, pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*/?$"),
+    ]
+    """Directory under the project volume, relative (``runs/resnet50``); mounted read-only."""
+
+    @field_validator("logDir")
+    @classmethod
+    def _inside_volume(cls, value: str) -> str:
+        if any(part in (".", "..") for part in value.split("/")):
+            raise ValueError(f"{value!r} must stay inside the project volume (no . or ..)")
+        return value.rstrip("/")
+
+
 class TrainingSpec(StrictModel):
     """A distributed training job on a Kubeflow operator, Ray, Volcano or Spark."""
 
@@ -261,6 +279,8 @@ class TrainingSpec(StrictModel):
     """Optional hyper-parameter search."""
     spark: Spark | None = None
     """Spark application settings (``framework: spark``; defaults: a Python application)."""
+    tensorboard: TensorBoard | None = None
+    """Serve a TensorBoard over the run's logs at ``/tensorboard/<namespace>/<name>/``."""
     environments: Annotated[list[Name], Field(max_length=64)] | None = None
     """Environments to deploy to; defaults to all of the project's."""
 

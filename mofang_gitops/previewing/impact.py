@@ -18,7 +18,13 @@ from mofang_gitops.models import Platform, Project
 from mofang_gitops.models.base import Resources
 from mofang_gitops.models.quantities import parse_quantity
 from mofang_gitops.sources.loading import ProjectSpecs, Repo
-from mofang_gitops.validation.placement import pipeline_group, role_group, workload_environments
+from mofang_gitops.validation.placement import (
+    TENSORBOARD_REQUESTS,
+    pipeline_group,
+    role_group,
+    tensorboard_group,
+    workload_environments,
+)
 from mofang_gitops.validation.repository import Validation
 from mofang_gitops.validation.workloads import ResolvedProject
 
@@ -161,6 +167,9 @@ def requested_amounts(
         for role_name, role in tspec.roles.items():
             group = role_group(platform, project, training.model, role_name)
             add(envs, group, role.resources, role.replicas * trials)
+        if tspec.tensorboard is not None:
+            group = tensorboard_group(platform, project, training.model)
+            add(envs, group, TENSORBOARD_REQUESTS)
     for pipeline in specs.pipelines.values():
         envs = workload_environments(pipeline.model, project)
         for task in pipeline.model.spec.tasks:

@@ -24,9 +24,15 @@ Renderer = Callable[[TargetContext], None]
 
 def _renderers() -> list[Renderer]:
     """The parts of a target, in order: project-wide objects first, then workloads."""
-    from mofang_gitops.rendering import notebooks, pipelines, project, trainings
+    from mofang_gitops.rendering import notebooks, pipelines, project, tensorboards, trainings
 
-    return [project.render, notebooks.render, trainings.render, pipelines.render]
+    return [
+        project.render,
+        notebooks.render,
+        trainings.render,
+        tensorboards.render,
+        pipelines.render,
+    ]
 
 
 def renamed_identities(project: Project) -> tuple[tuple[str, str], ...]:

@@ -82,9 +82,10 @@ def build_runs(ctx: TargetContext) -> dict[str, TrainingRun]:
 def run_name(training: Training) -> str:
     """``<training>-<hash of its spec>``: the one-shot run's name (see the module docstring)."""
     # Fields added later are left out while unset, so existing runs keep their names.
+    # A TensorBoard only reads the run's logs: adding or moving one never starts the run again.
     unset_later = {"spark"} if training.spec.spark is None else set()
     spec = training.spec.model_dump(
-        mode="json", by_alias=True, exclude={"environments", *unset_later}
+        mode="json", by_alias=True, exclude={"environments", "tensorboard", *unset_later}
     )
     return f"{training.name}-{run_suffix(json.dumps(spec, sort_keys=True))}"
 

@@ -9,9 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mofang_gitops.models import Environment, Pipeline, Platform, Project, Training
+from mofang_gitops.models.base import Resources
 from mofang_gitops.models.platform import NotebookPolicy, Policies, ResourceGroup, TrainingPolicy
 from mofang_gitops.models.workloads import Workload
 
+TENSORBOARD_IMAGE = "tensorboard"
+"""The platform image (``platform.yaml`` ``images``) every TensorBoard runs."""
+TENSORBOARD_REQUESTS = Resources(cpu="500m", memory="1Gi")
+"""What one TensorBoard requests; counted against the project quota like any pod."""
 COORDINATOR_ROLES = ("launcher", "ps", "chief", "head", "driver")
 """Roles that coordinate rather than compute; without GPUs they belong on CPU nodes."""
 
@@ -42,6 +47,13 @@ def role_group(platform: Platform, project: Project, training: Training, role: s
         if cpu is not None:
             return cpu.name
     return spec.resourceGroup
+
+
+def tensorboard_group(platform: Platform, project: Project, training: Training) -> str:
+    """A training's TensorBoard serves files: a CPU group on the training's cluster if any."""
+    own = platform.resource_group(training.spec.resourceGroup)
+    cpu = cpu_group_for(platform, project, own.cluster) if own is not None else None
+    return cpu.name if cpu is not None else training.spec.resourceGroup
 
 
 def pipeline_group(platform: Platform, project: Project, pipeline: Pipeline, task: str) -> str:

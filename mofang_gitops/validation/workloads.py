@@ -29,7 +29,13 @@ from mofang_gitops.validation.context import (
     check_unique_names,
 )
 from mofang_gitops.validation.pipelines import check_pipeline, usable_components
-from mofang_gitops.validation.placement import EffectivePolicy, role_group
+from mofang_gitops.validation.placement import (
+    TENSORBOARD_IMAGE,
+    TENSORBOARD_REQUESTS,
+    EffectivePolicy,
+    role_group,
+    tensorboard_group,
+)
 
 
 @dataclass(frozen=True)
@@ -240,8 +246,23 @@ def _check_training(ctx: RuleContext, loaded: Loaded[Training]) -> Loaded[Traini
         # Katib runs parallelTrials copies of the job at once; all of them must fit.
         trials = spec.search.parallelTrials
         per_group = {g: [(r, n * trials) for r, n in rs] for g, rs in per_group.items()}
+    if spec.tensorboard is not None:
+        _check_tensorboard(ctx, loaded)
+        group = tensorboard_group(ctx.platform, ctx.project, loaded.model)
+        per_group = {**per_group, group: [*per_group.get(group, []), (TENSORBOARD_REQUESTS, 1)]}
     check_fits_quota(ctx, loaded, per_group, ("spec", "roles"))
     if roles != spec.roles:
         new_spec = spec.model_copy(update={"roles": roles})
         return Loaded(model=loaded.model.model_copy(update={"spec": new_spec}), doc=loaded.doc)
     return loaded
+
+
+def _check_tensorboard(ctx: RuleContext, loaded: Loaded[Training]) -> None:
+    """A TensorBoard runs the platform's ``tensorboard`` image, which must be catalogued."""
+    if TENSORBOARD_IMAGE not in ctx.platform.spec.images:
+        ctx.error(
+            loaded,
+            ("spec", "tensorboard"),
+            f"the platform lists no {TENSORBOARD_IMAGE!r} image to run TensorBoard with",
+            f"ask the platform team to add images.{TENSORBOARD_IMAGE} to platform.yaml",
+        )

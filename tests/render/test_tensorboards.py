@@ -1,0 +1,138 @@
+"""A training's TensorBoard: served to the project through the gateway, logs read-only, pruned
+with the training, never a reason to start the run again."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mofang_gitops.cli import main
+from mofang_gitops.devtools.controlplane import ControlPlane
+from mofang_gitops.manifests import Manifest
+from mofang_gitops.rendering import render_repo
+from tests.scenarios import build_repo, validate_dir
+
+TRAINING = "projects/vision/trainings/resnet50.yaml"
+TENSORBOARD = "  tensorboard: {logDir: runs/resnet50/}\n"
+
+
+def _with_tensorboard(tmp_path: Path, text: str = TENSORBOARD) -> Path:
+    root = build_repo(tmp_path)
+    platform = root / "platform.yaml"
+    catalogue = "  images:\n"
+    image = "    tensorboard: {image: registry.example.com/mofang/tensorboard:2.16}\n"
+    platform.write_text(platform.read_text().replace(catalogue, catalogue + image))
+    path = root / TRAINING
+    path.write_text(path.read_text() + text)
+    return root
+
+
+def _render(root: Path) -> list[Manifest]:
+    validation = validate_dir(root)
+    assert validation.errors == []
+    return [m for t in render_repo(validation, environments=["prod"]) for m in t.manifests]
+
+
+def _tensorboard(manifests: list[Manifest]) -> dict[str, Manifest]:
+    return {m.ref.kind: m for m in manifests if m.ref.name == "resnet50-tensorboard"}
+
+
+def test_tensorboard_is_served_under_its_prefix_reading_the_log_dir_read_only(
+    tmp_path: Path,
+) -> None:
+    objects = _tensorboard(_render(_with_tensorboard(tmp_path)))
+    assert sorted(objects) == ["Deployment", "Service", "VirtualService"]
+    assert {m.source for m in objects.values()} == {"Training.resnet50"}
+    assert not any(m.is_run for m in objects.values())
+    pod = objects["Deployment"].body["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["args"] == [
+        "--logdir=/logs/runs/resnet50",
+        "--host=0.0.0.0",
+        "--port=6006",
+        "--path_prefix=/tensorboard/vision/resnet50",
+    ]
+    assert container["volumeMounts"] == [
+        {"name": "project", "mountPath": "/logs", "readOnly": True}
+    ]
+    assert pod["volumes"] == [
+        {"name": "project", "persistentVolumeClaim": {"claimName": "project", "readOnly": True}}
+    ]
+    assert pod["nodeSelector"] == {"mofang.io/resource-group": "cpu-general"}
+    assert pod["schedulerName"] == "volcano"
+    route = objects["VirtualService"].body["spec"]["http"][1]
+    assert route["match"] == [{"uri": {"prefix": "/tensorboard/vision/resnet50/"}}]
+    destination = route["route"][0]["destination"]
+    assert destination["host"] == "resnet50-tensorboard.vision.svc.cluster.local"
+    service = objects["Service"].body["spec"]
+    assert service["selector"] == {"mofang.io/tensorboard": "resnet50"}
+
+
+def test_adding_a_tensorboard_leaves_the_run_untouched(tmp_path: Path) -> None:
+    plain = [m for m in _render(build_repo(tmp_path / "plain")) if m.is_run]
+    served = [m for m in _render(_with_tensorboard(tmp_path / "served")) if m.is_run]
+    assert [(m.ref, m.text) for m in served] == [(m.ref, m.text) for m in plain]
+
+
+def test_a_search_gets_a_tensorboard_too(tmp_path: Path) -> None:
+    search = (
+        "  search:\n    objective: {metric: loss, type: minimize}\n"
+        "    parameters: [{name: lr, type: double, min: 0.1, max: 0.2}]\n"
+    )
+    manifests = _render(_with_tensorboard(tmp_path, TENSORBOARD + search))
+    assert "Experiment" in {m.ref.kind for m in manifests if m.is_run}
+    assert sorted(_tensorboard(manifests)) == ["Deployment", "Service", "VirtualService"]
+
+
+@pytest.mark.parametrize(
+    ("log_dir", "message"),
+    [("../other-project", "must stay inside the project volume"), ("/etc", "should match")],
+)
+def test_a_log_dir_outside_the_project_volume_is_refused(
+    tmp_path: Path, log_dir: str, message: str
+) -> None:
+    root = _with_tensorboard(tmp_path, f"  tensorboard: {{logDir: {json.dumps(log_dir)}}}\n")
+    (problem,) = [p for p in validate_dir(root).errors if p.location.path == TRAINING]
+    assert problem.field == "spec.tensorboard.logDir"
+    assert message in problem.message
+    assert (problem.location.line, problem.location.column) == (14, 25)
+
+
+def test_a_platform_without_a_tensorboard_image_refuses_one(tmp_path: Path) -> None:
+    root = _with_tensorboard(tmp_path)
+    platform = root / "platform.yaml"
+    platform.write_text(
+        "\n".join(line for line in platform.read_text().splitlines() if "tensorboard" not in line)
+    )
+    (problem,) = validate_dir(root).errors
+    assert problem.field == "spec.tensorboard"
+    assert "no 'tensorboard' image" in problem.message
+
+
+def test_the_tensorboard_is_pruned_when_the_training_leaves_git(
+    tmp_path: Path,
+    control_plane: ControlPlane,
+    unique_name: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = _with_tensorboard(tmp_path)
+    (root / "projects/vision").rename(root / f"projects/{unique_name}")
+    for path in root.rglob("*.yaml"):
+        path.write_text(path.read_text().replace("vision", unique_name))
+    argv = ["--repo", str(root), "--kubeconfig", str(control_plane.kubeconfig)]
+    argv += ["--context", control_plane.name, "-e", "prod"]
+    assert main([*argv, "apply", "--prune"]) == 0
+    out = capsys.readouterr().out
+    assert f"Deployment/{unique_name}/resnet50-tensorboard" in out
+    (root / f"projects/{unique_name}/trainings/resnet50.yaml").unlink()
+    pipeline = root / f"projects/{unique_name}/pipelines/daily-features.yaml"
+    pipeline.unlink()  # it runs resnet50 as a step
+    assert main([*argv, "apply", "--prune"]) == 0
+    out = capsys.readouterr().out
+    for kind in ("Deployment", "Service", "VirtualService"):
+        assert f"deleted     central:{kind}/{unique_name}/resnet50-tensorboard" in out, out
+    assert main([*argv, "plan", "--format", "json"]) == 0
+    entries = json.loads(capsys.readouterr().out)["entries"]
+    assert not [e for e in entries if "tensorboard" in json.dumps(e)]
