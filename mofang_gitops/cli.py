@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "controller",
     "schemas",
     "codeowners",
+    "new",
     "dev",
     "wait_upstream",
 )

@@ -29,7 +29,8 @@ ROLE = "tensorboard"
 TENSORBOARD_LABEL = "mofang.io/tensorboard"
 """Selects a TensorBoard's pod; its own key, so no training pod can match the Service."""
 PORT = 6006
-PORT_NAME = "http-tensorboard"
+PORT_NAME = "http-tb"
+"""Istio reads the protocol from the "http-" prefix; port names have at most 15 characters."""
 SERVICE_PORT = 80
 LOGS_PATH = "/logs"
 

@@ -52,7 +52,8 @@ def dump_commented(document: Mapping[str, Any], header: Sequence[str] = ()) -> s
         data.yaml_set_start_comment("\n".join(header))
     out = io.StringIO()
     _round_trip().dump(data, out)
-    return out.getvalue()
+    text = out.getvalue()
+    return text if text.endswith("\n") else text + "\n"
 
 
 def _to_commented(value: Any) -> Any:
