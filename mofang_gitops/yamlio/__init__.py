@@ -1,4 +1,7 @@
-"""The one YAML module: safe reads of spec files with positions, fast reads of our own output.
+"""The one YAML package: safe reads of spec files with positions, fast reads of our own output.
+
+Writing people's files (``new``, ``validate --fix``) is ``yamlio.roundtrip``, the one place that
+uses ruamel.yaml's round-trip mode.
 
 Spec files are untrusted. They are composed by libyaml (PyYAML's C composer, several times faster
 than a pure-Python parser on thousands of files) and turned into plain data here, so that:
