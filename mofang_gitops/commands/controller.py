@@ -16,11 +16,12 @@ from pathlib import Path
 from types import FrameType
 
 from mofang_gitops.controller.applier import ConfigMapState, EngineApplier
-from mofang_gitops.controller.events import EventRecorder
+from mofang_gitops.controller.events import EventRecorder, HealthEventRecorder
 from mofang_gitops.controller.http import ControllerServer
 from mofang_gitops.controller.leader import LeaderElector, LeaseOptions
 from mofang_gitops.controller.loop import Controller, ControllerOptions
 from mofang_gitops.errors import UsageError
+from mofang_gitops.health import read_clusters
 from mofang_gitops.k8s.cluster import Cluster
 from mofang_gitops.models.quantities import duration_seconds
 
@@ -104,8 +105,12 @@ def run(args: argparse.Namespace) -> int:
         may_apply=elector.is_leader if elector else (lambda: True),
         state=ConfigMapState(home, args.repo_url, args.branch),
     )
+    controller.read_health = lambda targets: read_clusters(
+        {t.target.cluster: applier.cluster_of(t.target) for t in targets}, targets, {}
+    )
     if not args.no_events:
         controller.on_result = EventRecorder(applier.cluster_of, controller.namespaces).record
+        controller.on_health = HealthEventRecorder(applier.cluster_of).record
     server = ControllerServer(
         parse_listen(args.listen), controller, _secret(args.webhook_secret_file)
     )

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from mofang_gitops.controller.statuses import SyncState, TargetStatus
+from mofang_gitops.errors import ClusterError
+from mofang_gitops.health import Health, ObjectHealth, TargetHealth
 from mofang_gitops.k8s.cluster import Cluster
 from mofang_gitops.manifests import Target
 
@@ -73,3 +75,65 @@ class EventRecorder:
         )
         self._last[status.target] = key
         log.info("%s: event %s recorded in %s", status.target, status.state, namespace)
+
+
+def degraded_event(obj: ObjectHealth, api_version: str) -> dict[str, Any]:
+    """A Warning Event on the object itself, saying why it is Degraded."""
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": f"mofang-{uuid.uuid4().hex[:12]}", "namespace": obj.namespace},
+        "involvedObject": {
+            "apiVersion": api_version,
+            "kind": obj.kind,
+            "name": obj.name,
+            "namespace": obj.namespace,
+        },
+        "reason": str(Health.DEGRADED),
+        "message": f"{obj.source or obj.object_id}: {obj.reason}"[:1024],
+        "type": "Warning",
+        "source": {"component": COMPONENT},
+        "firstTimestamp": now,
+        "lastTimestamp": now,
+        "count": 1,
+    }
+
+
+class HealthEventRecorder:
+    """Posts an Event whenever an object becomes Degraded (not again while it stays so)."""
+
+    def __init__(self, clusters: Callable[[Target], Cluster]) -> None:
+        self.clusters = clusters
+        self._degraded: set[tuple[str, str, str, str]] = set()
+        self._versions: dict[tuple[str, str], str] = {}
+
+    def record(self, targets: Sequence[TargetHealth]) -> None:
+        """Compare with the last read; post one Event per new Degraded object."""
+        now: set[tuple[str, str, str, str]] = set()
+        for target in targets:
+            for obj in target.objects:
+                if obj.health is not Health.DEGRADED or not obj.namespace:
+                    continue
+                key = (obj.cluster, obj.kind, obj.namespace, obj.name)
+                now.add(key)
+                if key not in self._degraded:
+                    self._post(Target(target.environment, target.cluster, target.project), obj)
+        self._degraded = now
+
+    def _post(self, target: Target, obj: ObjectHealth) -> None:
+        cluster = self.clusters(target)
+        path = f"/api/v1/namespaces/{obj.namespace}/events"
+        api_version = obj.api_version or "v1"
+        try:
+            cluster.request(
+                "POST",
+                path,
+                subject=obj.object_id,
+                verb="create",
+                body=degraded_event(obj, api_version),
+            )
+        except ClusterError as e:
+            log.warning("%s: cannot record Degraded event: %s", obj.object_id, e)
+            return
+        log.info("%s:%s: Degraded event recorded: %s", obj.cluster, obj.object_id, obj.reason)

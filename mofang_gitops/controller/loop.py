@@ -42,6 +42,7 @@ from mofang_gitops.controller.statuses import (
 )
 from mofang_gitops.engine import PROTECTED_KINDS, Action, ApplyOptions, ChangeSet, Inventory
 from mofang_gitops.errors import ClusterError, GitError
+from mofang_gitops.health import TargetHealth
 from mofang_gitops.manifests import RenderedTarget, Target
 from mofang_gitops.sources.git import (
     RevisionTree,
@@ -57,6 +58,11 @@ from mofang_gitops.validation.repository import Validation, validate_repo
 log = logging.getLogger(__name__)
 
 APPLIED = (Action.CREATED, Action.CONFIGURED, Action.REPLACED)
+
+
+HealthReader = Callable[[Sequence[RenderedTarget]], Sequence[TargetHealth]]
+"""Reads the live health of rendered targets (``health.read_clusters`` on the applier's
+clusters), a port so the loop is tested without a cluster."""
 
 
 class Applier(Protocol):
@@ -139,12 +145,18 @@ class Controller:
         may_apply: Callable[[], bool] = lambda: True,
         on_result: Callable[[TargetStatus], None] | None = None,
         state: StateStore | None = None,
+        read_health: HealthReader | None = None,
+        on_health: Callable[[Sequence[TargetHealth]], None] | None = None,
     ) -> None:
         self.options = options
         self.applier = applier
         self.state = state
         self.may_apply = may_apply
         self.on_result = on_result
+        self.read_health = read_health
+        """Reads the health of the applied targets after each pass (None: health not shown)."""
+        self.on_health = on_health
+        """Told every health read (Events on transitions to Degraded)."""
         self.board = StatusBoard()
         self.metrics = ControllerMetrics()
         self.ready = threading.Event()
@@ -210,7 +222,28 @@ class Controller:
         if not head or not self._restore():
             return False
         plan = self._plan(head)
-        return self._apply_plan(plan)
+        ok = self._apply_plan(plan)
+        self._observe_health(plan)
+        return ok
+
+    def _observe_health(self, plan: Plan) -> None:
+        """Read health once for every applied target (best effort: status is already known)."""
+        if self.read_health is None or not self.may_apply():
+            return
+        try:
+            health = self.read_health([p.rendered for p in plan.targets if not p.removed])
+        except Exception as e:  # health is information; it must never fail a pass
+            log.warning("health read failed: %s", e)
+            self.metrics.errors.labels("health").inc()
+            return
+        for target in health:
+            self.board.put_health(target)
+        self.metrics.set_health(health)
+        if self.on_health is not None:
+            try:
+                self.on_health(health)
+            except Exception as e:  # events are best effort
+                log.warning("cannot record health events: %s", e)
 
     def _fetch(self) -> str:
         """Fetch the branch; on failure keep the last head (the last good state stays applied)."""

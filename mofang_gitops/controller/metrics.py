@@ -6,8 +6,13 @@ one process and keeps library imports free of side effects.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from collections import Counter as Counter_
+from collections.abc import Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from mofang_gitops.health import Health, TargetHealth
 
 CONTENT_TYPE = str(CONTENT_TYPE_LATEST)
 
@@ -55,6 +60,40 @@ class ControllerMetrics:
             ["provider", "code"],
             registry=self.registry,
         )
+
+        self.health = Gauge(
+            "mofang_health_objects",
+            "Rendered objects by health, per project, environment, cluster and kind",
+            ["project", "environment", "cluster", "kind", "health"],
+            registry=self.registry,
+        )
+        self.health_totals = Gauge(
+            "mofang_health_objects_total",
+            "Rendered objects by health over every target",
+            ["health"],
+            registry=self.registry,
+        )
+
+    def set_health(self, targets: Iterable[TargetHealth]) -> None:
+        """Replace the health gauges with the counts of the latest read."""
+        per: Counter_[tuple[str, str, str, str, str]] = Counter_()
+        totals: Counter_[str] = Counter_({str(h): 0 for h in Health})
+        for target in targets:
+            for obj in target.objects:
+                key = (
+                    target.project,
+                    target.environment,
+                    target.cluster,
+                    obj.kind,
+                    str(obj.health),
+                )
+                per[key] += 1
+                totals[str(obj.health)] += 1
+        self.health.clear()
+        for labels, count in per.items():
+            self.health.labels(*labels).set(count)
+        for health, count in totals.items():
+            self.health_totals.labels(health).set(count)
 
     def render(self) -> bytes:
         """The text exposition format served on ``/metrics``."""

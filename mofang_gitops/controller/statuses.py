@@ -12,7 +12,30 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from mofang_gitops.health import Health, TargetHealth, worst
 from mofang_gitops.manifests import Target
+
+MAX_PROBLEMS = 20
+"""Objects not Healthy listed per target on ``/status`` (the counts cover the rest)."""
+
+
+def health_summary(health: TargetHealth) -> dict[str, Any]:
+    """What ``/status`` shows of a target's health: overall, counts, per kind, the problems."""
+    by_kind: dict[str, list[Health]] = {}
+    for obj in health.objects:
+        by_kind.setdefault(obj.kind, []).append(obj.health)
+    problems = [
+        f"{o.object_id}: {o.health}: {o.reason}"
+        for o in health.objects
+        if o.health not in (Health.HEALTHY, Health.SUSPENDED)
+    ]
+    return {
+        "health": str(health.health),
+        "error": health.error,
+        "counts": health.counts(),
+        "byKind": {kind: str(worst(hs)) for kind, hs in sorted(by_kind.items())},
+        "problems": problems[:MAX_PROBLEMS],
+    }
 
 
 class SyncState(StrEnum):
@@ -60,12 +83,19 @@ class StatusBoard:
 
     _targets: dict[Target, TargetStatus] = field(default_factory=dict)
     _facts: dict[str, Any] = field(default_factory=dict)
+    _health: dict[Target, dict[str, Any]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def put(self, status: TargetStatus) -> None:
         """Record ``status`` (stamped with the current time)."""
         with self._lock:
             self._targets[status.target] = replace(status, updated=time.time())
+
+    def put_health(self, health: TargetHealth) -> None:
+        """Record the last health read of one target."""
+        target = Target(health.environment, health.cluster, health.project)
+        with self._lock:
+            self._health[target] = health_summary(health)
 
     def get(self, target: Target) -> TargetStatus | None:
         """Return the status of ``target``, if known."""
@@ -77,6 +107,8 @@ class StatusBoard:
         with self._lock:
             for target in set(self._targets) - keep:
                 del self._targets[target]
+            for target in set(self._health) - keep:
+                del self._health[target]
 
     def set_fact(self, key: str, value: Any) -> None:
         """Record a controller-wide fact (head revision, last fetch error, leader...)."""
@@ -91,7 +123,10 @@ class StatusBoard:
     def snapshot(self) -> dict[str, Any]:
         """Everything as JSON-serialisable data, targets sorted."""
         with self._lock:
-            targets = [self._targets[t].as_dict() for t in sorted(self._targets)]
+            targets = [
+                {**self._targets[t].as_dict(), "health": self._health.get(t)}
+                for t in sorted(self._targets)
+            ]
             return {**self._facts, "targets": targets}
 
 

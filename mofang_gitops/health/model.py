@@ -7,9 +7,9 @@ These are the public shape of health for the CLI, the controller and any page bu
   startedAt, durationSeconds, reason``.
 - :class:`Run` — one pipeline run (Workflow): ``name, phase, startedAt, finishedAt``.
 - :class:`QuotaUse` — one resource of a ResourceQuota: ``resource, used, hard``.
-- :class:`ObjectHealth` — one rendered object: ``cluster, environment, project, kind, namespace,
-  name, source, health, reason, phase, url, startedAt, finishedAt, pods, runs, nextRuns, quota,
-  details`` (``details``: extra ``{name: text}`` facts, e.g. Katib's ``trials`` and ``best``).
+- :class:`ObjectHealth` — one rendered object: ``cluster, environment, project, apiVersion, kind,
+  namespace, name, source, health, reason, phase, url, startedAt, finishedAt, pods, runs, nextRuns,
+  quota, details`` (``details``: extra ``{name: text}`` facts: Katib's ``trials``, ``best``).
 - :class:`TargetHealth` — every object of one (environment, cluster, project): ``environment,
   cluster, project, health, objects, counts`` (``health`` is the worst of its objects).
 """
@@ -139,6 +139,7 @@ class ObjectHealth:
     source: str
     """``<Kind>.<name>`` of the spec it was rendered from (``Training.resnet50``)."""
     verdict: Verdict
+    api_version: str = ""
 
     @property
     def health(self) -> Health:
@@ -166,6 +167,7 @@ class ObjectHealth:
             "cluster": self.cluster,
             "environment": self.environment,
             "project": self.project,
+            "apiVersion": self.api_version,
             "kind": self.kind,
             "namespace": self.namespace,
             "name": self.name,

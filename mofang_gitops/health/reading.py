@@ -182,6 +182,7 @@ def _target_health(
                 name=ref.name,
                 source=manifest.source,
                 verdict=_verdict(manifest, live, below, workflows, groups, now, urls),
+                api_version=manifest.api_version,
             )
         )
     return TargetHealth(

@@ -1,0 +1,60 @@
+"""The controller's /status and metrics carry health per target and kind, counts by health."""
+
+from __future__ import annotations
+
+from mofang_gitops.controller.metrics import ControllerMetrics
+from mofang_gitops.controller.statuses import StatusBoard, SyncState, TargetStatus
+from mofang_gitops.health import Health, ObjectHealth, TargetHealth, Verdict
+from mofang_gitops.manifests import Target
+
+
+def _obj(kind: str, name: str, health: Health, reason: str) -> ObjectHealth:
+    return ObjectHealth(
+        cluster="central",
+        environment="prod",
+        project="vision",
+        kind=kind,
+        namespace="vision",
+        name=name,
+        source=f"Training.{name}",
+        verdict=Verdict(health, reason),
+    )
+
+
+HEALTH = TargetHealth(
+    environment="prod",
+    cluster="central",
+    project="vision",
+    objects=(
+        _obj("PyTorchJob", "a", Health.HEALTHY, "Succeeded"),
+        _obj("PyTorchJob", "b", Health.DEGRADED, "refused by quota: exceeded quota"),
+        _obj("StatefulSet", "nb", Health.PROGRESSING, "0/1 ready"),
+    ),
+)
+
+
+def test_status_lists_health_per_kind_and_the_reasons_of_what_is_not_healthy() -> None:
+    board = StatusBoard()
+    board.put(TargetStatus(Target("prod", "central", "vision"), SyncState.SYNCED, "abc"))
+    board.put_health(HEALTH)
+    (target,) = board.snapshot()["targets"]
+    health = target["health"]
+    assert health["health"] == "Degraded"
+    assert health["byKind"] == {"PyTorchJob": "Degraded", "StatefulSet": "Progressing"}
+    assert health["counts"] == {"Degraded": 1, "Healthy": 1, "Progressing": 1}
+    problem = "PyTorchJob/vision/b: Degraded: refused by quota: exceeded quota"
+    assert health["problems"][0] == problem
+
+
+def test_metrics_count_objects_by_health_per_target_kind_and_in_total() -> None:
+    metrics = ControllerMetrics()
+    metrics.set_health([HEALTH])
+    text = metrics.render().decode()
+    assert (
+        'mofang_health_objects{cluster="central",environment="prod",health="Degraded",'
+        'kind="PyTorchJob",project="vision"} 1.0' in text
+    )
+    assert 'mofang_health_objects_total{health="Degraded"} 1.0' in text
+    assert 'mofang_health_objects_total{health="Missing"} 0.0' in text
+    metrics.set_health([])  # a target gone from git leaves no stale series
+    assert 'health_objects{cluster="central"' not in metrics.render().decode()
