@@ -22,9 +22,22 @@ from mofang_gitops.devtools.controlplane import (
     find_crds_dir,
     start_control_plane,
 )
+from mofang_gitops.devtools.running import RunningCluster, start_running_cluster
+from mofang_gitops.devtools.runtime import find_runtime_binaries
 from mofang_gitops.errors import MofangError
+from mofang_gitops.sources.loading import load_repo
+from mofang_gitops.sources.trees import DirectoryTree
 
-_PLANE_FIXTURES = {"control_plane", "second_control_plane", "kubeconfig", "binaries", "crds_dir"}
+_PLANE_FIXTURES = {
+    "control_plane",
+    "second_control_plane",
+    "kubeconfig",
+    "binaries",
+    "crds_dir",
+    "running_cluster",
+    "runtime_binaries",
+}
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -109,6 +122,41 @@ def second_control_plane(
 def kubeconfig(control_plane: ControlPlane) -> Path:
     """Admin kubeconfig of `control_plane`, one context named after it ("test-a")."""
     return control_plane.kubeconfig
+
+
+@pytest.fixture(scope="session")
+def runtime_binaries(one_cluster_session_per_machine: None) -> Path:
+    """kube-scheduler, kube-controller-manager, kwok, operators (scripts/runtime-binaries)."""
+    try:
+        return find_runtime_binaries()
+    except MofangError as err:
+        _unavailable(str(err))
+
+
+@pytest.fixture(scope="session")
+def running_cluster(
+    tmp_path_factory: pytest.TempPathFactory,
+    binaries: Path,
+    runtime_binaries: Path,
+    crds_dir: Path,
+) -> Iterator[RunningCluster]:
+    """The example platform's ``central`` cluster, running: scheduler (with a ``volcano``
+    profile; no gang admission), kube-controller-manager, kwok nodes for its resource groups,
+    and the built operators. Started once per session; slower than ``control_plane`` (about a
+    minute), so use it only for tests that need pods to be scheduled and run."""
+    platform = load_repo(DirectoryTree(REPO_ROOT)).platform
+    assert platform is not None, "the example repository has a platform.yaml"
+    cluster = start_running_cluster(
+        "run-central",
+        tmp_path_factory.mktemp("run-central"),
+        platform.model.spec,
+        "central",
+        crds_dir=crds_dir,
+        binaries=binaries,
+        runtime_binaries=runtime_binaries,
+    )
+    yield cluster
+    cluster.stop()
 
 
 @pytest.fixture

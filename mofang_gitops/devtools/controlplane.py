@@ -377,12 +377,14 @@ def _apiserver_argv(bin_dir: Path, workdir: Path, etcd_port: int, port: int) -> 
     ]
 
 
-def _spawn(argv: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+def _spawn(
+    argv: list[str], log_path: Path, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     # The parent-death signal follows the *thread* that forked, so only the main thread asks.
     on_death = _die_with_parent if threading.current_thread() is threading.main_thread() else None
     # Go's HTTP and gRPC clients honour *_PROXY; etcd and the API server only talk to loopback.
     no_proxy = ",".join(filter(None, [os.environ.get("NO_PROXY", ""), "127.0.0.1,localhost"]))
-    env = {**os.environ, "NO_PROXY": no_proxy, "no_proxy": no_proxy}
+    env = {**os.environ, "NO_PROXY": no_proxy, "no_proxy": no_proxy, **(extra_env or {})}
     with log_path.open("ab") as out:
         proc = subprocess.Popen(
             argv,
