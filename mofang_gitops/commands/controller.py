@@ -20,6 +20,7 @@ from mofang_gitops.controller.events import EventRecorder, HealthEventRecorder
 from mofang_gitops.controller.http import ControllerServer
 from mofang_gitops.controller.leader import LeaderElector, LeaseOptions
 from mofang_gitops.controller.loop import Controller, ControllerOptions
+from mofang_gitops.controller.webhooks import PROVIDERS, SIGNING_TOKEN_PREFIX, WebhookReceiver
 from mofang_gitops.errors import UsageError
 from mofang_gitops.health import read_clusters
 from mofang_gitops.k8s.cluster import Cluster
@@ -29,7 +30,8 @@ NAME = "controller"
 HELP = "reconcile a git branch into the clusters continuously (webhooks, drift, leader election)"
 EXAMPLE = (
     "mofang-gitops controller --repo-url https://git.example.com/platform.git --branch main "
-    "--interval 60s --listen 0.0.0.0:8080 --webhook-secret-file /etc/mofang/webhook-secret"
+    "--interval 60s --listen 0.0.0.0:8080 --metrics-listen 0.0.0.0:9090 "
+    "--webhook-provider github --webhook-secret-file /etc/mofang/webhook-secret"
 )
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repo-url", required=True, help="git URL (file://, https://, ssh://)")
     parser.add_argument("--branch", default="main", help="branch to follow (default: main)")
     parser.add_argument("--interval", default="60s", help="poll and drift interval (default 60s)")
-    parser.add_argument("--listen", default="0.0.0.0:8080", metavar="HOST:PORT")
+    parser.add_argument(
+        "--listen",
+        default="0.0.0.0:8080",
+        metavar="HOST:PORT",
+        help="public listener: webhooks, /healthz, /readyz (default 0.0.0.0:8080)",
+    )
+    parser.add_argument(
+        "--metrics-listen",
+        default="127.0.0.1:9090",
+        metavar="HOST:PORT",
+        help="internal listener: /status, /metrics, /healthz, /readyz (default 127.0.0.1:9090)",
+    )
+    parser.add_argument(
+        "--status-token-file",
+        type=Path,
+        help="file holding a bearer token that /status and /metrics require",
+    )
+    parser.add_argument(
+        "--webhook-provider",
+        choices=PROVIDERS,
+        help="the one git host whose webhooks are accepted (with --webhook-secret-file)",
+    )
     parser.add_argument("--webhook-secret-file", type=Path, help="file holding the secret")
     parser.add_argument("--cache-dir", type=Path, default=Path("/tmp/mofang-cache"))
     parser.add_argument("--leader-election", action="store_true", help="hold a Lease to apply")
@@ -54,22 +77,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def parse_listen(value: str) -> tuple[str, int]:
+def parse_listen(value: str, flag: str = "--listen") -> tuple[str, int]:
     """``HOST:PORT`` (``[::1]:8080`` for IPv6) as a socket address."""
     host, sep, port = value.rpartition(":")
     if not sep or not port.isdigit():
-        raise UsageError(f"--listen {value!r}: expected HOST:PORT")
+        raise UsageError(f"{flag} {value!r}: expected HOST:PORT")
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-def _secret(path: Path | None) -> bytes:
-    if path is None:
-        log.warning("no --webhook-secret-file: every webhook will be refused (401)")
-        return b""
+def _read_secret(flag: str, path: Path) -> bytes:
     try:
-        return path.read_bytes().strip()
+        secret = path.read_bytes().strip()
     except OSError as e:
-        raise UsageError(f"--webhook-secret-file {path}: {e.strerror}") from e
+        raise UsageError(f"{flag} {path}: {e.strerror}") from e
+    if not secret:
+        raise UsageError(f"{flag} {path}: the file is empty")
+    return secret
+
+
+def _webhooks(args: argparse.Namespace) -> WebhookReceiver:
+    """The receiver of the configured provider; without a secret every webhook is refused."""
+    path, provider = args.webhook_secret_file, args.webhook_provider
+    if path is None:
+        log.warning("no --webhook-secret-file: every webhook will be refused")
+        return WebhookReceiver(provider or "", b"", args.branch)
+    if provider is None:
+        raise UsageError("--webhook-secret-file needs --webhook-provider github|gitlab|gitea")
+    secret = _read_secret("--webhook-secret-file", path)
+    if provider == "gitlab" and not secret.startswith(SIGNING_TOKEN_PREFIX):
+        log.warning(
+            "gitlab: a secret token travels in clear on every request; prefer a "
+            "signing token (whsec_...) so requests are HMAC-signed"
+        )
+    return WebhookReceiver(provider, secret, args.branch)
 
 
 def _elector(args: argparse.Namespace) -> LeaderElector | None:
@@ -111,8 +151,15 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_events:
         controller.on_result = EventRecorder(applier.cluster_of, controller.namespaces).record
         controller.on_health = HealthEventRecorder(applier.cluster_of).record
+    token = b""
+    if args.status_token_file is not None:
+        token = _read_secret("--status-token-file", args.status_token_file)
     server = ControllerServer(
-        parse_listen(args.listen), controller, _secret(args.webhook_secret_file)
+        parse_listen(args.listen),
+        controller,
+        _webhooks(args),
+        internal_address=parse_listen(args.metrics_listen, "--metrics-listen"),
+        status_token=token,
     )
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -124,7 +171,12 @@ def run(args: argparse.Namespace) -> int:
     if elector:
         elector.start()
     logging.getLogger("mofang_gitops").setLevel(logging.DEBUG if args.debug else logging.INFO)
-    log.info("controller listening on %s, following %s", server.url, args.branch)
+    log.info(
+        "controller listening on %s (status and metrics on %s), following %s",
+        server.url,
+        server.internal_url,
+        args.branch,
+    )
     try:
         controller.run()
     finally:

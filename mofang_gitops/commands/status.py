@@ -13,6 +13,7 @@ import json
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 from mofang_gitops.commands.common import (
     check_filters,
@@ -34,9 +35,17 @@ EXAMPLE = "mofang-gitops status --project vision --environment prod"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--url``."""
+    """Add ``--url`` and ``--token-file``."""
     parser.add_argument(
-        "--url", default=None, help="ask a running controller (base URL) instead of the clusters"
+        "--token-file",
+        type=Path,
+        help="with --url: bearer token (the controller's --status-token-file)",
+    )
+    parser.add_argument(
+        "--url",
+        default=None,
+        help="ask a running controller instead of the clusters: its internal listener "
+        "(--metrics-listen), e.g. http://127.0.0.1:9090",
     )
 
 
@@ -76,8 +85,12 @@ def run(args: argparse.Namespace) -> int:
 def _from_controller(args: argparse.Namespace) -> int:
     """Exit 0 when every target is Synced, 1 otherwise."""
     url = args.url.rstrip("/") + "/status"
+    request = urllib.request.Request(url)
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - user-given URL
+        if args.token_file is not None:
+            token = args.token_file.read_text().strip()
+            request.add_header("Authorization", f"Bearer {token}")
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - user URL
             snapshot = json.load(response)
     except (urllib.error.URLError, OSError, ValueError) as e:
         raise MofangError(f"{url}: {e}") from e

@@ -1,107 +1,155 @@
-"""The controller's HTTP face: webhooks, probes, status and metrics on one stdlib server.
+"""The controller's HTTP face: a public listener for webhooks, an internal one for status.
+
+The public listener (``--listen``) is what the git host reaches, so it serves only webhooks and
+the probes. ``/status`` (project names, users, error texts) and ``/metrics`` are served only on
+the internal listener (``--metrics-listen``, loopback by default), which also answers the probes:
+the kubelet probes it, so a flood on the public port cannot fail liveness and restart the pod. With
+a status token (``--status-token-file``) the internal listener wants ``Authorization: Bearer``
+for ``/status`` and ``/metrics``, too; the probes never do.
 
 Handlers only translate: webhook verification lives in ``webhooks``, state in the controller's
-status board and metrics. Request logging goes through ``logging`` (never stderr) and never
-includes headers, so signatures and tokens are not written anywhere.
+status board and metrics, connection handling in ``serving``. Nothing logs headers, so signatures
+and tokens are not written anywhere.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from mofang_gitops.controller.loop import Controller
 from mofang_gitops.controller.metrics import CONTENT_TYPE
-from mofang_gitops.controller.webhooks import MAX_BODY_BYTES, receive_webhook
+from mofang_gitops.controller.serving import HttpLimits, Listener, StartResponse
+from mofang_gitops.controller.webhooks import NOT_FOUND, REPLAYED, WebhookReceiver
 
 log = logging.getLogger(__name__)
 
 WEBHOOK_PREFIX = "/webhook/"
+_REASONS = {200: "OK", 202: "Accepted", 400: "Bad Request", 401: "Unauthorized",
+            404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
+            413: "Payload Too Large", 503: "Service Unavailable"}  # fmt: skip
 
 
-class ControllerServer(ThreadingHTTPServer):
-    """A threading HTTP server that knows its controller and webhook secret."""
+def _reply(
+    start: StartResponse, status: int, body: bytes, content_type: str = "application/json"
+) -> list[bytes]:
+    headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+    start(f"{status} {_REASONS.get(status, 'Error')}", headers)
+    return [body]
 
-    daemon_threads = True
+
+def _json(start: StartResponse, status: int, data: Any) -> list[bytes]:
+    return _reply(start, status, json.dumps(data, indent=2).encode() + b"\n")
+
+
+def _headers(environ: dict[str, Any]) -> dict[str, str]:
+    """Request headers by their HTTP names (WSGI keeps two of them outside ``HTTP_``)."""
+    found = {k[5:].replace("_", "-").lower(): str(v) for k, v in environ.items()
+             if k.startswith("HTTP_")}  # fmt: skip
+    for key in ("CONTENT_LENGTH", "CONTENT_TYPE"):
+        if environ.get(key):
+            found[key.replace("_", "-").lower()] = str(environ[key])
+    return found
+
+
+class ControllerServer:
+    """Both listeners of one controller; start, then ``shutdown`` when the controller stops."""
 
     def __init__(
         self,
         address: tuple[str, int],
         controller: Controller,
-        secret: bytes,
-        max_body: int = MAX_BODY_BYTES,
+        webhooks: WebhookReceiver,
+        *,
+        internal_address: tuple[str, int] = ("127.0.0.1", 0),
+        status_token: bytes = b"",
+        limits: HttpLimits | None = None,
     ) -> None:
-        super().__init__(address, _Handler)
         self.controller = controller
-        self.secret = secret
-        self.max_body = max_body
+        self.webhooks = webhooks
+        self._token = hashlib.sha256(status_token).digest() if status_token else b""
+        limits = replace(limits or HttpLimits(), max_body_bytes=webhooks.max_body)
+        self.public = Listener(address, self._public_app, limits, "http")
+        internal_limits = replace(limits, threads=2, connection_limit=64)
+        self.internal = Listener(internal_address, self._internal_app, internal_limits, "http-int")
 
     @property
     def url(self) -> str:
-        """``http://host:port`` the server listens on."""
-        host, port = self.server_address[:2]
-        return f"http://{host!s}:{port}"
+        """The public listener's ``http://host:port``."""
+        return self.public.url
 
-    def start(self) -> threading.Thread:
-        """Serve in a daemon thread; stop with ``shutdown()``."""
-        thread = threading.Thread(target=self.serve_forever, name="http", daemon=True)
-        thread.start()
-        return thread
+    @property
+    def internal_url(self) -> str:
+        """The internal listener's ``http://host:port`` (status, metrics)."""
+        return self.internal.url
 
+    def start(self) -> None:
+        """Serve both listeners in daemon threads."""
+        self.public.start()
+        self.internal.start()
 
-class _Handler(BaseHTTPRequestHandler):
-    server: ControllerServer
-    protocol_version = "HTTP/1.1"
+    def shutdown(self) -> None:
+        """Close both listeners and their connections."""
+        self.public.stop()
+        self.internal.stop()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        log.debug("http %s: " + format, self.client_address[0], *args)
+    # --- applications -----------------------------------------------------------------------
 
-    def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _json(self, status: int, data: Any) -> None:
-        self._send(status, json.dumps(data, indent=2).encode() + b"\n")
-
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
-        controller = self.server.controller
-        path = self.path.split("?", 1)[0]
+    def _probe(self, path: str, start: StartResponse) -> list[bytes] | None:
         if path == "/healthz":
-            self._json(200, {"status": "ok"})
-        elif path == "/readyz":
-            ready = controller.ready.is_set()
-            self._json(200 if ready else 503, {"ready": ready})
-        elif path == "/status":
-            self._json(200, controller.board.snapshot())
-        elif path == "/metrics":
-            self._send(200, controller.metrics.render(), CONTENT_TYPE)
-        else:
-            self._json(404, {"error": f"no route {path[:100]}"})
+            return _json(start, 200, {"status": "ok"})
+        if path == "/readyz":
+            ready = self.controller.ready.is_set()
+            return _json(start, 200 if ready else 503, {"ready": ready})
+        return None
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
-        path = self.path.split("?", 1)[0]
-        if not path.startswith(WEBHOOK_PREFIX):
-            self.close_connection = True
-            self._json(404, {"error": f"no route {path[:100]}"})
-            return
-        server, provider = self.server, path[len(WEBHOOK_PREFIX) :]
-        branch = server.controller.options.branch
-        headers = {k: v for k, v in self.headers.items()}
-        result = receive_webhook(
-            provider, headers, self.rfile, server.secret, branch, server.max_body
-        )
-        label = provider if result.status != 404 else "unknown"
-        server.controller.metrics.webhook_requests.labels(label, str(result.status)).inc()
+    def _public_app(self, environ: dict[str, Any], start: StartResponse) -> Iterable[bytes]:
+        path, method = str(environ.get("PATH_INFO", "")), environ.get("REQUEST_METHOD")
+        if method == "POST" and path.startswith(WEBHOOK_PREFIX):
+            return self._webhook(path[len(WEBHOOK_PREFIX) :], environ, start)
+        if method == "GET":
+            answered = self._probe(path, start)
+            if answered is not None:
+                return answered
+        return _json(start, 404, {"error": f"no route {path[:100]}"})
+
+    def _internal_app(self, environ: dict[str, Any], start: StartResponse) -> Iterable[bytes]:
+        path, method = str(environ.get("PATH_INFO", "")), environ.get("REQUEST_METHOD")
+        if method != "GET":
+            return _json(start, 405, {"error": "only GET is served here"})
+        answered = self._probe(path, start)
+        if answered is not None:
+            return answered
+        if path not in ("/status", "/metrics"):
+            return _json(start, 404, {"error": f"no route {path[:100]}"})
+        if not self._authorized(environ):
+            return _json(start, 401, {"error": "a bearer token is required"})
+        if path == "/status":
+            return _json(start, 200, self.controller.board.snapshot())
+        return _reply(start, 200, self.controller.metrics.render(), CONTENT_TYPE)
+
+    def _authorized(self, environ: dict[str, Any]) -> bool:
+        if not self._token:
+            return True
+        scheme, _, given = str(environ.get("HTTP_AUTHORIZATION", "")).partition(" ")
+        digest = hashlib.sha256(given.strip().encode()).digest()
+        return scheme.lower() == "bearer" and hmac.compare_digest(digest, self._token)
+
+    def _webhook(
+        self, provider: str, environ: dict[str, Any], start: StartResponse
+    ) -> Iterable[bytes]:
+        metrics = self.controller.metrics
+        result = self.webhooks.receive(provider, _headers(environ), environ["wsgi.input"])
+        label = provider if result.status != NOT_FOUND else "unknown"
+        metrics.webhook_requests.labels(label, str(result.status)).inc()
+        if result.status == REPLAYED:
+            metrics.webhook_replays.labels(label).inc()
         log.info("webhook %s: %d %s", label, result.status, result.reason)
-        if result.status >= 400:
-            # The unread body may still be in the socket: never reuse this connection.
-            self.close_connection = True
         if result.triggers:
-            server.controller.trigger()
-        self._json(result.status, {"status": result.status, "reason": result.reason})
+            self.controller.trigger()
+        return _json(start, result.status, {"status": result.status, "reason": result.reason})

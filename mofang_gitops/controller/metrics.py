@@ -18,7 +18,7 @@ CONTENT_TYPE = str(CONTENT_TYPE_LATEST)
 
 
 class ControllerMetrics:
-    """Reconcile duration and results, objects applied/pruned, drift fixes, webhook requests."""
+    """Reconcile duration and results, objects applied/pruned, drift fixes, webhooks, replays."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -58,6 +58,12 @@ class ControllerMetrics:
             "mofang_webhook_requests",
             "Webhook requests by provider and HTTP status",
             ["provider", "code"],
+            registry=self.registry,
+        )
+        self.webhook_replays = Counter(
+            "mofang_webhook_replays",
+            "Verified webhook deliveries refused because they were received before",
+            ["provider"],
             registry=self.registry,
         )
 

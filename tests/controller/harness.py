@@ -19,6 +19,7 @@ from typing import Any
 from mofang_gitops.controller.applier import EngineApplier
 from mofang_gitops.controller.http import ControllerServer
 from mofang_gitops.controller.loop import Applier, Controller, ControllerOptions, StateStore
+from mofang_gitops.controller.webhooks import WebhookReceiver
 from mofang_gitops.devtools.controlplane import ControlPlane
 from mofang_gitops.k8s.cluster import Cluster
 from tests.controller.gitrepos import Remote
@@ -73,7 +74,6 @@ class Running:
         self.controller.stop()
         self.thread.join(120)
         self.server.shutdown()
-        self.server.server_close()
         close = getattr(self.applier, "close", None)
         if close is not None:
             close()
@@ -107,7 +107,8 @@ def start_controller(
     applier = applier or EngineApplier(plane.kubeconfig, plane.name)
     settings = ControllerOptions(remote.url, "main", cache, interval=interval, **options)
     controller = Controller(settings, applier, may_apply=may_apply, state=state)
-    server = ControllerServer(("127.0.0.1", 0), controller, b"secret")
+    receiver = WebhookReceiver("github", b"secret", "main")
+    server = ControllerServer(("127.0.0.1", 0), controller, receiver)
     server.start()
     thread = threading.Thread(target=controller.run, name="controller", daemon=True)
     thread.start()

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from mofang_gitops.cli import build_parser
 from mofang_gitops.k8s.cluster import Cluster
 from mofang_gitops.rendering import render_repo
 from mofang_gitops.sources.loading import load_repo
@@ -125,8 +126,15 @@ def test_manifests_are_what_the_brief_asks_for():
     mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
     assert f"--cache-dir={mounts['cache']}" in container["args"]
     assert f"--webhook-secret-file={mounts['webhook-secret']}/secret" in container["args"]
-    ports = {p["name"] for p in kinds["Service"]["spec"]["ports"]}
-    assert ports == {"webhook", "metrics"}
+    ports = {p["name"]: p["targetPort"] for p in kinds["Service"]["spec"]["ports"]}
+    assert ports == {"webhook": "http", "metrics": "metrics"}
+    assert container["livenessProbe"]["httpGet"]["port"] == "metrics"  # not the public port
+    assert container["readinessProbe"]["httpGet"]["port"] == "metrics"
+    args = build_parser().parse_args(["controller", *container["args"]])  # real flags only
+    assert args.webhook_provider == "github" and args.metrics_listen == "0.0.0.0:9090"
+    by_name = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert args.listen.endswith(f":{by_name['http']}")
+    assert args.metrics_listen.endswith(f":{by_name['metrics']}")
     rules = kinds["ClusterRole"]["rules"]
     assert all("*" not in r["verbs"] and "*" not in r["resources"] for r in rules)
     assert not any("update" in r["verbs"] for r in rules)

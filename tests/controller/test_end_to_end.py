@@ -5,6 +5,7 @@ import hmac
 import json
 import threading
 import time
+import uuid
 
 import pytest
 
@@ -12,6 +13,7 @@ from mofang_gitops.controller.applier import EngineApplier
 from mofang_gitops.controller.events import EventRecorder
 from mofang_gitops.controller.http import ControllerServer
 from mofang_gitops.controller.loop import Controller, ControllerOptions
+from mofang_gitops.controller.webhooks import WebhookReceiver
 from mofang_gitops.k8s.cluster import Cluster
 from tests.controller.gitrepos import Remote
 from tests.controller.test_http import request
@@ -30,7 +32,9 @@ def system(control_plane, tmp_path, unique_name):
     options = ControllerOptions(remote.url, "main", tmp_path / "cache", interval=3600)
     controller = Controller(options, applier)
     controller.on_result = EventRecorder(applier.cluster_of, controller.namespaces).record
-    server = ControllerServer(("127.0.0.1", 0), controller, SECRET)
+    server = ControllerServer(
+        ("127.0.0.1", 0), controller, WebhookReceiver("github", SECRET, "main")
+    )
     server.start()
     thread = threading.Thread(target=controller.run, daemon=True)
     thread.start()
@@ -40,7 +44,6 @@ def system(control_plane, tmp_path, unique_name):
     controller.stop()
     thread.join(60)
     server.shutdown()
-    server.server_close()
     applier.close()
     cluster.close()
 
@@ -48,7 +51,8 @@ def system(control_plane, tmp_path, unique_name):
 def hook(server, ref="refs/heads/main"):
     body = json.dumps({"ref": ref}).encode()
     sig = "sha256=" + hmac.new(SECRET, body, hashlib.sha256).hexdigest()
-    headers = {"X-GitHub-Event": "push", "X-Hub-Signature-256": sig}
+    headers = {"X-GitHub-Event": "push", "X-Hub-Signature-256": sig,
+               "X-GitHub-Delivery": str(uuid.uuid4())}  # fmt: skip
     return request(server, "POST", "/webhook/github", body, headers)[0]
 
 

@@ -31,11 +31,13 @@ class Replica:
     def __init__(self, identity, plane, remote, tmp_path: Path, lease: str) -> None:
         self.identity = identity
         self.port = free_port()
+        self.metrics_port = free_port()
         self.log = tmp_path / f"{identity}.log"
         argv = [
             sys.executable, "-m", "mofang_gitops", "controller",
             "--repo-url", remote.url, "--branch", "main", "--interval", "2s",
-            "--listen", f"127.0.0.1:{self.port}", "--cache-dir", str(tmp_path / identity),
+            "--listen", f"127.0.0.1:{self.port}", "--metrics-listen",
+            f"127.0.0.1:{self.metrics_port}", "--cache-dir", str(tmp_path / identity),
             "--leader-election", "--lease-name", lease, "--identity", identity,
             "--kubeconfig", str(plane.kubeconfig), "--context", plane.name, "--no-events",
         ]  # fmt: skip
@@ -44,7 +46,7 @@ class Replica:
 
     def get(self, path: str) -> str | None:
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+            conn = http.client.HTTPConnection("127.0.0.1", self.metrics_port, timeout=5)
             conn.request("GET", path)
             body = conn.getresponse().read().decode()
             conn.close()
