@@ -1,7 +1,9 @@
 """Read-only file trees the loader walks: a directory on disk (git revisions live in gitsource).
 
 Symlinks are refused rather than followed, so a repository cannot point the tool at files
-outside itself, and a working tree renders exactly like the same commit read from git.
+outside itself, and a working tree renders exactly like the same commit read from git. Every tree
+checks a file's size before reading it (:func:`check_size`), so a huge file costs a stat, never
+its bytes in memory.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Protocol
+
+from mofang_gitops.errors import Location
+from mofang_gitops.yamlio import MAX_FILE_BYTES, YAMLFileError
 
 
 class FileTree(Protocol):
@@ -28,6 +33,20 @@ class FileTree(Protocol):
     def read(self, path: str) -> bytes:
         """Return a file's bytes."""
         ...
+
+
+def check_size(path: str, size: int, limit: int = MAX_FILE_BYTES) -> None:
+    """Refuse a file of ``size`` bytes over ``limit`` with a located error, before any read.
+
+    Raises:
+        YAMLFileError: the file is too big to be a spec.
+    """
+    if size > limit:
+        raise YAMLFileError(
+            Location(path),
+            f"file is {size} bytes, over the {limit}-byte limit",
+            "split it into several files",
+        )
 
 
 SKIP_DIRS = {".git", ".venv", "node_modules", "__pycache__", ".mypy_cache", ".ruff_cache"}
@@ -84,4 +103,5 @@ class DirectoryTree:
         if os.path.commonpath((root, full)) != root:
             raise PermissionError(f"{path} leaves the repository")
         with open(full, "rb") as file:
-            return file.read()
+            check_size(path, os.fstat(file.fileno()).st_size)
+            return file.read(MAX_FILE_BYTES + 1)  # a file growing since the stat stays bounded

@@ -19,6 +19,7 @@ from pathlib import Path
 import git
 
 from mofang_gitops.errors import GitError
+from mofang_gitops.sources.trees import check_size
 
 log = logging.getLogger(__name__)
 
@@ -110,10 +111,15 @@ class RevisionTree:
         return sorted(found)
 
     def read(self, path: str) -> bytes:
-        """Return the bytes of ``path`` at this revision."""
+        """Return the bytes of ``path`` at this revision; oversized blobs are refused unread.
+
+        ``blob.size`` comes from the object's header (``git cat-file --batch-check``), so a huge
+        blob costs one header read, not its bytes in memory.
+        """
         try:
             blob = self._tree() / path
         except KeyError as e:
             raise GitError(f"{self.label}{path}: no such file") from e
+        check_size(path, int(blob.size))
         data: bytes = blob.data_stream.read()
         return data

@@ -19,9 +19,9 @@ from types import TracebackType
 import git
 from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
-from mofang_gitops.errors import GitError, Location
-from mofang_gitops.sources.trees import SKIP_DIRS, WALKED_TOPS
-from mofang_gitops.yamlio import MAX_FILE_BYTES, YAMLFileError
+from mofang_gitops.errors import GitError
+from mofang_gitops.sources.trees import SKIP_DIRS, WALKED_TOPS, check_size
+from mofang_gitops.yamlio import MAX_FILE_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -184,16 +184,13 @@ class GitTree:
         mode, sha, size = entry
         if mode == _SYMLINK_MODE:
             raise PermissionError(f"{self.label}{path}: is a symlink")
-        if size > MAX_FILE_BYTES:
-            raise YAMLFileError(
-                Location(path),
-                f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit",
-                "split it into several files",
-            )
+        check_size(path, size)  # the size ls-tree reported: the object's header, not its bytes
         blobs = self._blobs()
         if sha in blobs:
             return blobs[sha]
-        data: bytes = self._repo.odb.stream(bytes.fromhex(sha)).read()
+        stream = self._repo.odb.stream(bytes.fromhex(sha))
+        check_size(path, int(stream.size))
+        data: bytes = stream.read()
         return data
 
     def _blobs(self) -> dict[str, bytes]:
