@@ -24,6 +24,7 @@ from mofang_gitops.controller.webhooks import PROVIDERS, SIGNING_TOKEN_PREFIX, W
 from mofang_gitops.errors import UsageError
 from mofang_gitops.health import read_clusters
 from mofang_gitops.k8s.cluster import Cluster
+from mofang_gitops.k8s.retrying import DEFAULT_BURST, DEFAULT_QPS, DEFAULT_RETRY_BUDGET
 from mofang_gitops.models.quantities import duration_seconds
 
 NAME = "controller"
@@ -69,6 +70,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lease-name", default="mofang-gitops-controller")
     parser.add_argument("--identity", default=os.environ.get("POD_NAME") or socket.gethostname())
     parser.add_argument("--no-events", action="store_true", help="do not record Kubernetes Events")
+    parser.add_argument(
+        "--kube-qps",
+        type=float,
+        default=DEFAULT_QPS,
+        help=f"API requests a second per cluster after the burst (default {DEFAULT_QPS:g})",
+    )
+    parser.add_argument(
+        "--kube-burst",
+        type=int,
+        default=DEFAULT_BURST,
+        help=f"API requests sent at once before --kube-qps applies (default {DEFAULT_BURST})",
+    )
+    parser.add_argument(
+        "--retry-budget",
+        type=int,
+        default=DEFAULT_RETRY_BUDGET,
+        help="retries of failed API requests per cluster and pass; past it the pass ends "
+        f"(default {DEFAULT_RETRY_BUDGET})",
+    )
     parser.add_argument(
         "--prune-removed-projects",
         action="store_true",
@@ -136,8 +156,17 @@ def _options(args: argparse.Namespace) -> ControllerOptions:
 def run(args: argparse.Namespace) -> int:
     """Run until SIGTERM/SIGINT; exit 0 after a clean stop."""
     options = _options(args)
-    applier = EngineApplier(args.kubeconfig, args.context)
     elector = _elector(args)
+    if elector:
+        elector.ensure_unique()  # before anything listens: a twin replica exits 2 here
+    applier = EngineApplier(
+        args.kubeconfig,
+        args.context,
+        qps=args.kube_qps,
+        burst=args.kube_burst,
+        retry_budget=args.retry_budget,
+        may_write=elector.is_leader if elector else None,
+    )
     home = Cluster("home", args.kubeconfig, args.context)  # the Lease's and the state's cluster
     controller = Controller(
         options,

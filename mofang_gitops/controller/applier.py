@@ -13,7 +13,8 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from mofang_gitops.controller.plans import ControllerState
@@ -27,6 +28,7 @@ from mofang_gitops.engine import (
 )
 from mofang_gitops.errors import NotFoundError
 from mofang_gitops.k8s.cluster import Cluster
+from mofang_gitops.k8s.retrying import DEFAULT_BURST, DEFAULT_QPS, DEFAULT_RETRY_BUDGET
 from mofang_gitops.manifests import (
     LABEL_MANAGED_BY,
     MANAGER,
@@ -43,9 +45,21 @@ STATE_CONFIGMAP = "mofang-controller-state"
 class EngineApplier:
     """Applies targets with ``engine.manager.ResourceManager`` (imported when first needed)."""
 
-    def __init__(self, kubeconfig: Path | None, context: str | None) -> None:
+    def __init__(
+        self,
+        kubeconfig: Path | None,
+        context: str | None,
+        *,
+        qps: float = DEFAULT_QPS,
+        burst: int = DEFAULT_BURST,
+        retry_budget: int = DEFAULT_RETRY_BUDGET,
+        may_write: Callable[[], bool] | None = None,
+    ) -> None:
         self.kubeconfig = kubeconfig
+        self.may_write = may_write
+        """Asked by the engine before each batch of writes (the leader's lease check)."""
         self.context = context
+        self.limits = {"qps": qps, "burst": burst, "retry_budget": retry_budget}
         self._clusters: dict[str, Cluster] = {}
         self._contexts: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -55,8 +69,21 @@ class EngineApplier:
         with self._lock:
             if name not in self._clusters:
                 context = self.context or kube_context or self._contexts.get(name) or None
-                self._clusters[name] = Cluster(name, self.kubeconfig, context)
+                self._clusters[name] = Cluster(
+                    name,
+                    self.kubeconfig,
+                    context,
+                    qps=float(self.limits["qps"]),
+                    burst=int(self.limits["burst"]),
+                    retry_budget=int(self.limits["retry_budget"]),
+                )
             return self._clusters[name]
+
+    def start_pass(self) -> None:
+        """Give every cluster its whole retry budget for the pass that starts."""
+        with self._lock:
+            for cluster in self._clusters.values():
+                cluster.start_pass()
 
     def cluster_of(self, target: Target) -> Cluster:
         """The cluster of ``target`` (for Events)."""
@@ -67,6 +94,8 @@ class EngineApplier:
         for rendered in targets:
             self._contexts[rendered.target.cluster] = rendered.kube_context
             self.cluster(rendered.target.cluster, rendered.kube_context)
+        if self.may_write is not None:
+            options = replace(options, may_write=self.may_write)
         return ResourceManager(dict(self._clusters)).apply(list(targets), options)
 
     def inventories(self, cluster: str, kube_context: str = "") -> list[Inventory]:
@@ -112,6 +141,10 @@ class ConfigMapState:
         self.key = hashlib.sha256(f"{repo_url}\n{branch}".encode()).hexdigest()[:16]
         self._path = f"/api/v1/namespaces/{SYSTEM_NAMESPACE}/configmaps"
         self.subject = f"{cluster.name}:ConfigMap/{SYSTEM_NAMESPACE}/{STATE_CONFIGMAP}"
+
+    def start_pass(self) -> None:
+        """Give the state's cluster its whole retry budget for the pass that starts."""
+        self.cluster.start_pass()
 
     def load(self) -> ControllerState:
         """The stored state (empty when nothing is stored yet).

@@ -30,9 +30,17 @@ from mofang_gitops.controller.webhooks import NOT_FOUND, REPLAYED, WebhookReceiv
 log = logging.getLogger(__name__)
 
 WEBHOOK_PREFIX = "/webhook/"
-_REASONS = {200: "OK", 202: "Accepted", 400: "Bad Request", 401: "Unauthorized",
-            404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
-            413: "Payload Too Large", 503: "Service Unavailable"}  # fmt: skip
+_REASONS = {
+    200: "OK",
+    202: "Accepted",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Payload Too Large",
+    503: "Service Unavailable",
+}
 
 
 def _reply(
@@ -49,8 +57,9 @@ def _json(start: StartResponse, status: int, data: Any) -> list[bytes]:
 
 def _headers(environ: dict[str, Any]) -> dict[str, str]:
     """Request headers by their HTTP names (WSGI keeps two of them outside ``HTTP_``)."""
-    found = {k[5:].replace("_", "-").lower(): str(v) for k, v in environ.items()
-             if k.startswith("HTTP_")}  # fmt: skip
+    found = {
+        k[5:].replace("_", "-").lower(): str(v) for k, v in environ.items() if k.startswith("HTTP_")
+    }
     for key in ("CONTENT_LENGTH", "CONTENT_TYPE"):
         if environ.get(key):
             found[key.replace("_", "-").lower()] = str(environ[key])

@@ -6,18 +6,25 @@ the lease only after it has seen the same record unchanged for ``lease_duration`
 read, so two candidates racing for an expired lease cannot both win (the loser gets 409). A holder
 that has not renewed within ``renew_deadline`` stops calling itself leader at once, before the
 lease expires for the others: ``lease_duration`` > ``renew_deadline`` is the safety margin.
+
+Two replicas given the same ``--identity`` (a copied manifest, a hostname shared by two
+containers) must not both lead. The Lease therefore holds ``<identity>_<nonce>``, the nonce
+random per process, so the compare-and-swap above keeps them apart; and ``ensure_unique``, called
+at start, refuses to run when a live process already holds the Lease under our identity (a dead
+predecessor of the same pod, whose record stops changing, is not refused).
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from mofang_gitops.errors import ClusterError, NotFoundError
+from mofang_gitops.errors import ClusterError, MofangError, NotFoundError
 from mofang_gitops.k8s.cluster import Cluster
 from mofang_gitops.manifests import LABEL_MANAGED_BY, MANAGER, SYSTEM_NAMESPACE
 
@@ -38,6 +45,16 @@ class LeaseOptions:
     retry_period: float = 2.0
 
 
+class DuplicateIdentityError(MofangError):
+    """Another live process campaigns with this process's identity."""
+
+
+def configured_identity(holder: str) -> str:
+    """The ``--identity`` part of a holder ``<identity>_<nonce>`` (``""`` for other formats)."""
+    identity, sep, _ = holder.rpartition("_")
+    return identity if sep else ""
+
+
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -48,6 +65,8 @@ class LeaderElector:
     def __init__(self, cluster: Cluster, options: LeaseOptions) -> None:
         self.cluster = cluster
         self.options = options
+        self.holder = f"{options.identity}_{secrets.token_hex(4)}"
+        """What this process writes as ``holderIdentity``: the identity plus a per-process nonce."""
         self._renewed_at = -1e18
         self._observed: tuple[str, str] = ("", "")
         self._observed_at = 0.0
@@ -71,6 +90,7 @@ class LeaderElector:
 
     def try_acquire_or_renew(self) -> bool:
         """One attempt to take or keep the lease; True when we hold it now."""
+        self.cluster.start_pass()  # each attempt is a pass of its own: never starve renewals
         try:
             lease = self._get()
             if lease is None:
@@ -80,14 +100,50 @@ class LeaderElector:
             else:
                 self._write("PUT", f"{self._path}/{self.options.name}", self._record(lease))
         except ClusterError as e:
-            log.info("%s: %s could not take or renew: %s", self.subject, self.options.identity, e)
+            log.info("%s: %s could not take or renew: %s", self.subject, self.holder, e)
             return False
         with self._lock:
             was_leader = time.monotonic() - self._renewed_at < self.options.renew_deadline
             self._renewed_at = time.monotonic()
         if not was_leader:
-            log.info("%s: %s is now the leader", self.subject, self.options.identity)
+            log.info("%s: %s is now the leader", self.subject, self.holder)
         return True
+
+    def ensure_unique(self) -> None:
+        """Refuse to start while a live process holds the Lease under our configured identity.
+
+        'Live' is decided as for any holder: its record changes within one lease duration. So
+        this returns at once in the usual case and waits at most a lease duration when the
+        holder shares our identity (a restarted container whose predecessor died, or a twin).
+
+        Raises:
+            DuplicateIdentityError: the twin renewed the Lease while we watched.
+        """
+        deadline = time.monotonic() + self.options.lease_duration + self.options.retry_period
+        first: tuple[str, str] | None = None
+        while True:
+            try:
+                lease = self._get()
+            except ClusterError as e:  # the campaign will retry; nothing to decide on
+                log.warning(
+                    "%s: cannot check identity %s: %s", self.subject, self.options.identity, e
+                )
+                return
+            spec = (lease or {}).get("spec", {})
+            holder = str(spec.get("holderIdentity") or "")
+            if holder == self.holder or configured_identity(holder) != self.options.identity:
+                return
+            record = (holder, str(spec.get("renewTime") or ""))
+            if first is not None and record[0] == first[0] and record != first:
+                raise DuplicateIdentityError(
+                    f"{self.subject}: another live process holds it as {holder!r} with this "
+                    f"identity ({self.options.identity!r}); give each replica its own --identity"
+                )
+            first = first or record
+            if time.monotonic() >= deadline:
+                log.info("%s: %s left by a process that stopped renewing", self.subject, holder)
+                return
+            time.sleep(self.options.retry_period)
 
     def _get(self) -> dict[str, Any] | None:
         path = f"{self._path}/{self.options.name}"
@@ -105,7 +161,7 @@ class LeaderElector:
         now = time.monotonic()
         if record != self._observed:
             self._observed, self._observed_at = record, now
-        if not holder or holder == self.options.identity:
+        if not holder or holder == self.holder:
             return False
         return now - self._observed_at < self.options.lease_duration
 
@@ -113,11 +169,11 @@ class LeaderElector:
         """The Lease body that makes us the holder (keeping resourceVersion for the CAS)."""
         spec = dict((lease or {}).get("spec", {}))
         now = _now()
-        if spec.get("holderIdentity") != self.options.identity:
+        if spec.get("holderIdentity") != self.holder:
             spec["acquireTime"] = now
             spec["leaseTransitions"] = int(spec.get("leaseTransitions") or 0) + (1 if lease else 0)
         spec.update(
-            holderIdentity=self.options.identity,
+            holderIdentity=self.holder,
             leaseDurationSeconds=max(1, round(self.options.lease_duration)),
             renewTime=now,
         )
@@ -169,12 +225,9 @@ class LeaderElector:
     def _release(self) -> None:
         try:
             lease = self._get()
-            if (
-                lease is None
-                or lease.get("spec", {}).get("holderIdentity") != self.options.identity
-            ):
+            if lease is None or lease.get("spec", {}).get("holderIdentity") != self.holder:
                 return
             lease["spec"]["holderIdentity"] = ""
             self._write("PUT", f"{self._path}/{self.options.name}", lease)
         except ClusterError as e:
-            log.warning("%s: release by %s failed: %s", self.subject, self.options.identity, e)
+            log.warning("%s: release by %s failed: %s", self.subject, self.holder, e)

@@ -86,6 +86,15 @@ class InventoryReader(Protocol):
         ...
 
 
+@runtime_checkable
+class PassAware(Protocol):
+    """An applier or state store whose API clients keep a retry budget per pass."""
+
+    def start_pass(self) -> None:
+        """Reset what is counted per pass."""
+        ...
+
+
 class StateStore(Protocol):
     """Where the controller's state outlives the process."""
 
@@ -202,6 +211,9 @@ class Controller:
                 self.ready.set()
                 return False
             self.board.set_fact("leader", True)
+            for part in (self.applier, self.state):
+                if isinstance(part, PassAware):
+                    part.start_pass()  # a retry storm last pass must not starve this one
             try:
                 ok = self._pass()
             except Exception as e:  # nothing in one revision's data may end the process

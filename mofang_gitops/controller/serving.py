@@ -54,15 +54,21 @@ class Listener:
         self.name = name
         self.limits = limits
         self._server: BaseWSGIServer = waitress.create_server(
-            app, host=host, port=port, ident="mofang-gitops", threads=limits.threads,
-            connection_limit=limits.connection_limit, channel_timeout=limits.channel_timeout,
+            app,
+            host=host,
+            port=port,
+            ident="mofang-gitops",
+            threads=limits.threads,
+            connection_limit=limits.connection_limit,
+            channel_timeout=limits.channel_timeout,
             cleanup_interval=limits.cleanup_interval,
             max_request_header_size=limits.max_header_bytes,
             max_request_body_size=limits.max_body_bytes + 1,  # waitress refuses at ">="
             backlog=limits.backlog,
             asyncore_use_poll=True,  # select() cannot watch more than 1,024 sockets
-            expose_tracebacks=False, log_socket_errors=False,
-        )  # fmt: skip
+            expose_tracebacks=False,
+            log_socket_errors=False,
+        )
         self._thread: threading.Thread | None = None
 
     @property

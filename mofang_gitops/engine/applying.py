@@ -9,6 +9,10 @@ with ``allow_replace``. Every failure becomes an entry; one never stops the othe
 
 Nothing is adopted: an object to create is first checked to be really absent (``ownership``),
 and a live object labelled for another project or environment is never written.
+
+Writes go out in batches of ``WRITE_BATCH``; before each, ``ApplyOptions.may_write`` is asked
+(the controller asks "do we still hold the lease?"), so a replica that lost the lease mid-stage
+stops within one batch instead of finishing the stage, or the whole target, on its own.
 """
 
 from __future__ import annotations
@@ -43,6 +47,9 @@ _IMMUTABLE = re.compile(
 )
 REPLACE_HINT = "immutable field changed; use --allow-replace"
 RUN_SKIPPED = "one-shot run already submitted; a new run needs a spec change"
+NOT_WRITTEN = "not written: this replica no longer holds the leader lease"
+WRITE_BATCH = 64
+"""Writes sent between two ``may_write`` checks."""
 T = TypeVar("T")
 
 
@@ -88,14 +95,35 @@ def apply_stage(
         return _guarded(cluster, todo.work, partial(_execute, cluster, todo, options))
 
     decided = _check_creations(cluster, [decide(w) for w in works], options)
-    todo = [d for d in decided if isinstance(d, _Todo)]
-    if len(todo) <= 1 or options.concurrency <= 1:
-        done = [execute(t) for t in todo]
-    else:
-        with ThreadPoolExecutor(max_workers=min(options.concurrency, len(todo))) as pool:
-            done = list(pool.map(execute, todo))
+    done = _execute_in_batches(
+        cluster, [d for d in decided if isinstance(d, _Todo)], options, execute
+    )
     results = iter(done)
     return [next(results) if isinstance(d, _Todo) else d for d in decided]
+
+
+def _execute_in_batches(
+    cluster: Cluster,
+    todo: list[_Todo],
+    options: ApplyOptions,
+    execute: Callable[[_Todo], ChangeSetEntry],
+) -> list[ChangeSetEntry]:
+    """Send the writes ``WRITE_BATCH`` at a time, asking ``may_write`` before each batch."""
+    done: list[ChangeSetEntry] = []
+    workers = max(1, min(options.concurrency, len(todo)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for start in range(0, len(todo), WRITE_BATCH):
+            if not options.writes_allowed():
+                left = todo[start:]
+                log.warning("%s: %d write(s) left undone: %s", cluster.name, len(left), NOT_WRITTEN)
+                done.extend(_entry(cluster, t.work, Action.FAILED, NOT_WRITTEN) for t in left)
+                break
+            batch = todo[start : start + WRITE_BATCH]
+            if len(batch) <= 1 or workers <= 1:
+                done.extend(execute(t) for t in batch)
+            else:
+                done.extend(pool.map(execute, batch))
+    return done
 
 
 def apply_one(cluster: Cluster, work: Work, options: ApplyOptions) -> ChangeSetEntry:

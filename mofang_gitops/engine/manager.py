@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from mofang_gitops.engine.applying import RUN_SKIPPED, Work, apply_stage
+from mofang_gitops.engine.applying import NOT_WRITTEN, RUN_SKIPPED, Work, apply_stage
 from mofang_gitops.engine.changesets import Action, ChangeSet, ChangeSetEntry
 from mofang_gitops.engine.inventory import (
     Inventory,
@@ -40,7 +40,8 @@ from mofang_gitops.engine.pruning import Candidate, delete_stale, plan_prune
 from mofang_gitops.engine.sorting import Stage, group_by_stage
 from mofang_gitops.engine.waiting import wait_established
 from mofang_gitops.errors import ClusterError
-from mofang_gitops.k8s.cluster import Cluster, RetryPolicy, gc_paused
+from mofang_gitops.k8s.cluster import Cluster, gc_paused
+from mofang_gitops.k8s.retrying import RetryPolicy
 from mofang_gitops.manifests import (
     LABEL_PROJECT,
     SYSTEM_NAMESPACE,
@@ -291,15 +292,18 @@ class _ClusterRun:
     def _store(self, before: Inventory, after: Inventory) -> list[ChangeSetEntry]:
         if after.entries == before.entries or self.options.dry_run:
             return []
-        try:
-            write_inventory(self.cluster, after)
-        except ClusterError as err:
-            ref = ObjectRef(group="", kind="ConfigMap", namespace=SYSTEM_NAMESPACE, name=after.name)
-            failed = ChangeSetEntry(
-                cluster=self.cluster.name, ref=ref, action=Action.FAILED, reason=f"inventory: {err}"
-            )
-            return [failed]
-        return []
+        ref = ObjectRef(group="", kind="ConfigMap", namespace=SYSTEM_NAMESPACE, name=after.name)
+        if not self.options.writes_allowed():
+            reason = NOT_WRITTEN
+        else:
+            try:
+                write_inventory(self.cluster, after)
+                return []
+            except ClusterError as err:
+                reason = f"inventory: {err}"
+        return [
+            ChangeSetEntry(cluster=self.cluster.name, ref=ref, action=Action.FAILED, reason=reason)
+        ]
 
     def _delete(self, candidates: list[Candidate]) -> list[ChangeSetEntry]:
         if self.options.dry_run:  # no request: a planned deletion is reported as such
@@ -314,6 +318,18 @@ class _ClusterRun:
                 )
                 for _, group in group_by_stage(candidates, lambda c: c.entry.ref, reverse=True)
                 for c in group
+            ]
+        if candidates and not self.options.writes_allowed():  # the prune is one more batch
+            return [
+                ChangeSetEntry(
+                    cluster=self.cluster.name,
+                    ref=c.entry.ref,
+                    action=Action.FAILED,
+                    reason=NOT_WRITTEN,
+                    api_version=c.entry.api_version,
+                    target=c.target,
+                )
+                for c in candidates
             ]
         return delete_stale(self.cluster, candidates, self.options)
 

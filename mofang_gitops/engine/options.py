@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -25,6 +26,13 @@ class ApplyOptions:
     force_conflicts: bool = True
     """Take fields back from other managers (git wins); False reports the conflict instead."""
     concurrency: int = 8
+    may_write: Callable[[], bool] | None = None
+    """Asked before every batch of writes (the controller: "do we still hold the lease?");
+    False leaves the rest unwritten (``applying.NOT_WRITTEN``)."""
+
+    def writes_allowed(self) -> bool:
+        """Whether the next batch of writes may go out (dry runs write nothing: always)."""
+        return self.dry_run or self.may_write is None or self.may_write()
 
     def project_removed(self, project: str) -> bool:
         """Whether ``project`` was deleted from git (its empty render and full prune expected)."""

@@ -7,7 +7,8 @@ thousand objects and add nothing to server-side apply, which takes a plain JSON 
 
 Every request is counted by verb in :class:`RequestStats`, so callers (and tests, and the
 benchmark) can prove that a no-op plan did no writes and no dry runs. Transient failures
-(no answer, 429, 5xx, and 409 outside apply) are retried with bounded exponential backoff.
+(no answer, 429, 5xx, and 409 outside apply) are retried with bounded exponential backoff, within
+a retry budget per pass, and every request waits for the client-side rate limit (``retrying``).
 """
 
 from __future__ import annotations
@@ -18,70 +19,34 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import urllib3
 from kubernetes.client import ApiClient, Configuration
 from kubernetes.config import load_incluster_config, load_kube_config
 
 from mofang_gitops.errors import ClusterError, ConflictError, InvalidObjectError, NotFoundError
+from mofang_gitops.k8s.retrying import (
+    DEFAULT_BURST,
+    DEFAULT_QPS,
+    DEFAULT_RETRY_BUDGET,
+    RateLimiter,
+    RetryBudget,
+    RetryBudgetError,
+    RetryPolicy,
+    call_with_retry,
+)
 from mofang_gitops.manifests import MANAGER
 
 log = logging.getLogger(__name__)
 
 APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
 READ_VERBS = frozenset({"get", "list", "discover"})
-T = TypeVar("T")
 ObjectList = list[dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounded exponential backoff: ``base_delay * 2**attempt``, capped at ``max_delay``."""
-
-    attempts: int = 5
-    base_delay: float = 0.2
-    max_delay: float = 5.0
-
-    def delay(self, attempt: int, retry_after: str | None = None) -> float:
-        """Seconds to wait before retry number ``attempt + 1`` (a ``Retry-After`` wins if sane)."""
-        if retry_after and retry_after.isdigit():
-            return min(float(int(retry_after)), self.max_delay)
-        return min(self.base_delay * float(2**attempt), self.max_delay)
-
-
-def should_retry(error: ClusterError, *, conflicts: bool) -> bool:
-    """Whether ``error`` is worth another attempt.
-
-    A 409 is retried where it means "the object changed under you" (``conflicts``), never for
-    apply (another manager owns the field: retrying changes nothing) nor for a failed UID
-    precondition (the object is another incarnation now).
-    """
-    if isinstance(error, ConflictError) or error.status == 409:
-        return conflicts and "precondition" not in str(error).lower()
-    return error.retriable
-
-
-def call_with_retry(
-    call: Callable[[], T], policy: RetryPolicy, *, conflicts: bool = True, what: str = ""
-) -> T:
-    """Run ``call()`` until it succeeds, fails for good, or ``policy.attempts`` are used up."""
-    for attempt in range(policy.attempts):
-        try:
-            return call()
-        except ClusterError as err:
-            if attempt + 1 >= policy.attempts or not should_retry(err, conflicts=conflicts):
-                raise
-            wait = policy.delay(attempt, getattr(err, "retry_after", None))
-            # Info, not warning: a retry that works is routine, and one that does not ends in an
-            # error the caller reports once (a command would otherwise repeat it per attempt).
-            log.info("%s: retrying in %.2fs after %s", what or err.subject, wait, err)
-            time.sleep(wait)
-    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
 class RequestStats:
@@ -234,6 +199,9 @@ class Cluster:
         pool_size: int = 16,
         down_for: float = 10.0,
         in_cluster: bool = False,
+        qps: float = DEFAULT_QPS,
+        burst: int = DEFAULT_BURST,
+        retry_budget: int = DEFAULT_RETRY_BUDGET,
     ) -> None:
         self.name = name
         self.in_cluster = in_cluster
@@ -246,6 +214,9 @@ class Cluster:
         self.down_for = down_for
         """After a request got no answer through all its retries, later requests fail at once
         for this many seconds instead of each retrying against a dead server."""
+        self.limiter = RateLimiter(qps, burst)
+        self.budget = RetryBudget(retry_budget)
+        """Retries of every request until :meth:`start_pass`; once spent, requests fail unsent."""
         self.stats = RequestStats()
         self._lock = threading.Lock()
         self._client: Any = None
@@ -256,6 +227,10 @@ class Cluster:
 
     def __repr__(self) -> str:
         return f"Cluster({self.name!r}, context={self.context!r})"
+
+    def start_pass(self) -> None:
+        """Give the next pass the whole retry budget (a long-lived client calls this per pass)."""
+        self.budget.reset()
 
     # --- transport -------------------------------------------------------------------------------
 
@@ -305,13 +280,25 @@ class Cluster:
             raise ClusterError(
                 subject, f"{method} {path}: not sent, no answer just before: {down[1]}"
             )
+        spent = self.budget.exhausted
+        if spent is not None:  # a storm: end the pass now instead of one failure per object
+            raise RetryBudgetError(
+                subject,
+                f"{method} {path}: not sent, this pass used up its retry budget of "
+                f"{self.budget.limit} (last failure: {spent})",
+                spent.status,
+            )
 
         def once() -> tuple[int, dict[str, Any]]:
             return self._send(method, path, subject, verb, query, body, content_type, dry_run)
 
         try:
             result = call_with_retry(
-                once, self.retry, conflicts=retry_conflicts, what=f"{subject} ({method} {path})"
+                once,
+                self.retry,
+                conflicts=retry_conflicts,
+                what=f"{subject} ({method} {path})",
+                budget=self.budget,
             )
         except ClusterError as err:
             if err.status == 0:
@@ -338,6 +325,7 @@ class Cluster:
         headers = {"Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = content_type
+        self.limiter.acquire()
         self.stats.record(verb, dry_run=dry_run)
         try:
             request = api.param_serialize(

@@ -2,7 +2,12 @@ import time
 
 import pytest
 
-from mofang_gitops.controller.leader import LeaderElector, LeaseOptions
+from mofang_gitops.controller.leader import (
+    DuplicateIdentityError,
+    LeaderElector,
+    LeaseOptions,
+    configured_identity,
+)
 from mofang_gitops.k8s.cluster import Cluster, RetryPolicy
 from mofang_gitops.manifests import SYSTEM_NAMESPACE
 
@@ -71,7 +76,10 @@ def test_other_takes_over_after_the_lease_duration_when_renewals_stop(cluster, u
         assert wait_for(b.is_leader, 10)
         assert time.monotonic() - stopped >= 1.5  # not before the lease could expire
         lease = b._get()
-        assert lease["spec"]["holderIdentity"] == "b" and lease["spec"]["leaseTransitions"] >= 1
+        assert (
+            configured_identity(lease["spec"]["holderIdentity"]) == "b"
+            and lease["spec"]["leaseTransitions"] >= 1
+        )
     finally:
         b.stop()
 
@@ -90,3 +98,40 @@ def test_a_leader_that_cannot_renew_stops_leading(cluster, unique_name, tmp_path
     a.cluster = Cluster("down", tmp_path / "missing-kubeconfig", retry=RetryPolicy(attempts=1))
     assert not a.try_acquire_or_renew()
     assert wait_for(lambda: not a.is_leader(), 3)
+
+
+def test_two_candidates_given_the_same_identity_never_both_lead(cluster, unique_name):
+    a, b = elector(cluster, unique_name, "same"), elector(cluster, unique_name, "same")
+    assert a.holder != b.holder
+    assert a.try_acquire_or_renew()
+    assert not b.try_acquire_or_renew()
+    assert a.is_leader() and not b.is_leader()
+    assert configured_identity(b._get()["spec"]["holderIdentity"]) == "same"
+
+
+def test_a_live_twin_identity_is_refused_at_start(cluster, unique_name):
+    a, b = elector(cluster, unique_name, "twin"), elector(cluster, unique_name, "twin")
+    a.start()
+    try:
+        assert wait_for(a.is_leader, 5)
+        started = time.monotonic()
+        with pytest.raises(DuplicateIdentityError, match="twin"):
+            b.ensure_unique()
+        assert time.monotonic() - started < 2.0 + 0.5  # decided within one lease duration
+    finally:
+        a.stop(release=True)
+
+
+def test_a_dead_predecessor_with_the_same_identity_is_not_refused(cluster, unique_name):
+    dead, restarted = elector(cluster, unique_name, "pod-0"), elector(cluster, unique_name, "pod-0")
+    assert dead.try_acquire_or_renew()  # then never renews: the process died
+    restarted.ensure_unique()  # waits out one lease duration, then lets it campaign
+    assert wait_for(restarted.try_acquire_or_renew, 5)
+
+
+def test_another_identity_is_not_a_twin(cluster, unique_name):
+    a, b = elector(cluster, unique_name, "pod-a"), elector(cluster, unique_name, "pod-ab")
+    assert a.try_acquire_or_renew()
+    started = time.monotonic()
+    b.ensure_unique()
+    assert time.monotonic() - started < 0.5

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from mofang_gitops.controller.leader import configured_identity
 from mofang_gitops.manifests import SYSTEM_NAMESPACE
 from tests.controller.harness import IsolatedRemote, checker, statefulsets, wait_for
 
@@ -102,7 +103,9 @@ def test_only_the_leader_applies_and_killing_it_hands_over(replicas, unique_name
     assert wait_for(lambda: a.synced_at(head) or b.synced_at(head), 120, 0.5), logs()
     leader, standby = (a, b) if a.synced_at(head) else (b, a)
     assert wait_for(lambda: standby.status().get("leader") is False, 10), logs()
-    assert lease(cluster, unique_name)["spec"]["holderIdentity"] == leader.identity
+    assert configured_identity(lease(cluster, unique_name)["spec"]["holderIdentity"]) == (
+        leader.identity
+    )
     assert leader.metric("mofang_objects_applied_total") > 0
     for _ in range(3):  # a few standby passes later, still nothing applied by it
         assert standby.metric("mofang_objects_applied_total") == 0
@@ -120,8 +123,37 @@ def test_only_the_leader_applies_and_killing_it_hands_over(replicas, unique_name
     assert wait_for(lambda: standby.synced_at(new_head), 30, 0.5), logs()
     assert standby.metric("mofang_objects_applied_total") > 0
     taken = lease(cluster, unique_name)["spec"]
-    assert taken["holderIdentity"] == standby.identity and taken["leaseTransitions"] >= 1
+    assert (
+        configured_identity(taken["holderIdentity"]) == standby.identity
+        and taken["leaseTransitions"] >= 1
+    )
 
     standby.proc.send_signal(signal.SIGTERM)  # a clean stop releases the Lease at once
     assert standby.proc.wait(60) == 0, logs()
     assert not lease(cluster, unique_name)["spec"].get("holderIdentity")
+
+
+def test_a_second_process_with_the_same_identity_refuses_to_start(
+    control_plane, tmp_path, unique_name
+):
+    remote = IsolatedRemote(tmp_path, unique_name)
+    head = remote.push("initial")
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    first = Replica("twin", control_plane, remote, tmp_path / "first", unique_name)
+    cluster = checker(control_plane)
+    second = None
+    try:
+        assert wait_for(lambda: first.synced_at(head), 120, 0.5), first.log.read_text()[-3000:]
+        second = Replica("twin", control_plane, remote, tmp_path / "second", unique_name)
+        assert second.proc.wait(LEASE_DURATION + 30) == 2
+        text = second.log.read_text()
+        assert "another live process holds it" in text and "twin" in text, text[-2000:]
+        assert first.proc.poll() is None and first.synced_at(head)
+        holder = lease(cluster, unique_name)["spec"]["holderIdentity"]
+        assert configured_identity(holder) == "twin"
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
+        cluster.close()

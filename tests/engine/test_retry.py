@@ -11,7 +11,8 @@ import pytest
 from mofang_gitops.devtools.controlplane import ControlPlane
 from mofang_gitops.engine import Action, ApplyOptions, ResourceManager
 from mofang_gitops.errors import ClusterError, ConflictError
-from mofang_gitops.k8s.cluster import Cluster, RetryPolicy, call_with_retry
+from mofang_gitops.k8s.cluster import Cluster
+from mofang_gitops.k8s.retrying import RetryPolicy, call_with_retry
 from tests.engine.builders import project_bodies, target
 from tests.engine.faults import FaultPlan, fault_proxy
 
