@@ -120,3 +120,20 @@ def test_the_rate_limit_paces_requests_against_the_api_server(control_plane: Con
     assert time.monotonic() - started >= (25 - 5 - 1) / 20  # the first may include discovery
     assert cluster.limiter.waited > 0.5
     cluster.close()
+
+
+@pytest.mark.cluster
+def test_a_no_op_plan_never_waits_for_the_default_rate_limit(
+    control_plane: ControlPlane, unique_name: str
+):
+    bodies = project_bodies(unique_name, notebooks=[f"nb-{n}" for n in range(40)])
+    cluster = Cluster("test-a", control_plane.kubeconfig, control_plane.name)
+    manager = ResourceManager({"test-a": cluster})
+    assert not manager.apply([target(unique_name, bodies)]).failed
+    cluster.stats.reset()
+    waited = cluster.limiter.waited
+    changes = manager.plan([target(unique_name, bodies)])
+    assert {e.action for e in changes} == {Action.UNCHANGED}
+    assert cluster.stats.writes == 0 and cluster.stats.reads < cluster.limiter.burst
+    assert cluster.limiter.waited == waited == 0  # the apply of 120 objects did not wait either
+    cluster.close()
