@@ -40,7 +40,8 @@ from mofang_gitops.engine.pruning import Candidate, delete_stale, plan_prune
 from mofang_gitops.engine.sorting import Stage, group_by_stage
 from mofang_gitops.engine.waiting import wait_established
 from mofang_gitops.errors import ClusterError
-from mofang_gitops.k8s.cluster import Cluster, gc_paused
+from mofang_gitops.k8s.cluster import Cluster
+from mofang_gitops.k8s.decoding import gc_paused
 from mofang_gitops.k8s.retrying import RetryPolicy
 from mofang_gitops.manifests import (
     LABEL_PROJECT,

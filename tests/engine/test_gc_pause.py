@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from mofang_gitops.k8s.cluster import GC_PAUSE_BYTES, decode_body, gc_paused
+from mofang_gitops.k8s.decoding import GC_PAUSE_BYTES, decode_body, gc_paused
 
 
 @pytest.fixture(autouse=True)
