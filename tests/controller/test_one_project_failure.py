@@ -19,6 +19,7 @@ from mofang_gitops.controller.events import EventRecorder
 from mofang_gitops.controller.http import ControllerServer
 from mofang_gitops.controller.loop import Controller, ControllerOptions
 from mofang_gitops.controller.plans import plan_targets
+from mofang_gitops.controller.webhooks import WebhookReceiver
 from mofang_gitops.engine.applying import ApplyOptions
 from mofang_gitops.engine.changesets import ChangeSet
 from mofang_gitops.manifests import RenderedTarget
@@ -50,7 +51,9 @@ def running(control_plane, tmp_path: Path, unique_name: str):
     options = ControllerOptions(remote.url, "main", tmp_path / "cache", interval=3600)
     controller = Controller(options, applier)
     controller.on_result = EventRecorder(applier.cluster_of, controller.namespaces).record
-    server = ControllerServer(("127.0.0.1", 0), controller, b"secret")
+    server = ControllerServer(
+        ("127.0.0.1", 0), controller, WebhookReceiver("github", b"secret", "main")
+    )
     server.start()
     thread = threading.Thread(target=controller.run, daemon=True)
     thread.start()
