@@ -12,6 +12,9 @@ from mofang_gitops.k8s.cluster import Cluster
 from mofang_gitops.manifests import SYSTEM_NAMESPACE, ObjectRef
 from tests.engine.builders import apply_as, labels, merge_patch_as, project_bodies, target
 
+QUEUE = "scheduling.volcano.sh/queue-name"
+"""A field the renderer sets on every workload pod template: ours to own, others to drift."""
+
 
 def find(bodies: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
     return next(b for b in bodies if b["kind"] == kind and b["metadata"]["name"] == name)
@@ -48,7 +51,7 @@ def test_immediate_plan_and_apply_report_unchanged_with_zero_writes_and_dry_runs
     cluster: Cluster, unique_name: str
 ):
     targets = [target(unique_name, project_bodies(unique_name))]
-    kinds = {(m.api_version, m.ref.kind) for m in targets[0].manifests}  # ConfigMap included
+    kinds = {(m.api_version, m.ref.kind) for m in targets[0].manifests}
     manager = ResourceManager({"test-a": cluster})
     manager.apply(targets, ApplyOptions(prune=True))
     cluster.stats.reset()
@@ -94,7 +97,7 @@ def test_drift_by_another_field_manager_shows_in_plan_and_apply_corrects_it(
     bodies = project_bodies(unique_name)
     targets = [target(unique_name, bodies)]
     manager.apply(targets)
-    sts, cm = find(bodies, "StatefulSet", "nb-a"), find(bodies, "ConfigMap", "settings")
+    sts, quota = find(bodies, "StatefulSet", "nb-a"), find(bodies, "ResourceQuota", "mofang")
     # kubectl-edit style: an Update (merge patch) by another manager on a field we own.
     merge_patch_as(
         cluster,
@@ -103,32 +106,34 @@ def test_drift_by_another_field_manager_shows_in_plan_and_apply_corrects_it(
         "StatefulSet",
         unique_name,
         "nb-a",
-        {"spec": {"replicas": 3}},
+        {"spec": {"template": {"metadata": {"annotations": {QUEUE: "someone-elses"}}}}},
     )
     # Another applier forcing a field of ours.
     other = {
         "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": "settings", "namespace": unique_name},
-        "data": {"idleTimeout": "1h"},
+        "kind": "ResourceQuota",
+        "metadata": {"name": "mofang", "namespace": unique_name},
+        "spec": {"hard": {"requests.cpu": "999"}},
     }
     apply_as(cluster, "helm", other, force=True)
     plan = manager.plan(targets)
     drift = {e.ref.kind: e for e in plan.changes}
-    assert set(drift) == {"StatefulSet", "ConfigMap"}
-    assert (
-        "drift by kubectl-edit" in drift["StatefulSet"].reason
-        and ".spec.replicas" in drift["StatefulSet"].reason
-    )
-    assert "drift by helm" in drift["ConfigMap"].reason
-    assert "+  replicas: 1" in drift["StatefulSet"].diff
+    assert set(drift) == {"StatefulSet", "ResourceQuota"}
+    assert "drift by kubectl-edit" in drift["StatefulSet"].reason
+    assert QUEUE in drift["StatefulSet"].reason
+    assert "drift by helm" in drift["ResourceQuota"].reason
+    assert "someone-elses" in drift["StatefulSet"].diff
     applied = manager.apply(targets)
     assert {e.ref.kind: e.action for e in applied.changes} == {
         "StatefulSet": Action.CONFIGURED,
-        "ConfigMap": Action.CONFIGURED,
+        "ResourceQuota": Action.CONFIGURED,
     }
-    assert live_of(cluster, sts)["spec"]["replicas"] == 1
-    assert live_of(cluster, cm)["data"]["idleTimeout"] == "24h"
+    annotations = live_of(cluster, sts)["spec"]["template"]["metadata"]["annotations"]
+    assert annotations[QUEUE] == unique_name
+    assert (
+        live_of(cluster, quota)["spec"]["hard"]["requests.cpu"]
+        == quota["spec"]["hard"]["requests.cpu"]
+    )
     assert not manager.plan(targets).has_changes
 
 
@@ -145,12 +150,12 @@ def test_conflicts_are_reported_with_the_other_managers_name_when_not_forcing(
         "StatefulSet",
         unique_name,
         "nb-a",
-        {"spec": {"replicas": 2}},
+        {"spec": {"template": {"metadata": {"annotations": {QUEUE: "someone-elses"}}}}},
     )
     changes = manager.apply([target(unique_name, bodies)], ApplyOptions(force_conflicts=False))
     [failed] = changes.failed
     assert failed.ref.kind == "StatefulSet"
-    assert 'conflict with "kubectl-edit"' in failed.reason and ".spec.replicas" in failed.reason
+    assert 'conflict with "kubectl-edit"' in failed.reason and QUEUE in failed.reason
 
 
 def test_immutable_field_change_is_replaced_only_with_allow_replace(

@@ -9,9 +9,10 @@ from mofang_gitops.engine.inventory import (
     inventory_name,
     write_inventory,
 )
+from mofang_gitops.engine.sorting import stage_of
 from mofang_gitops.k8s.cluster import Cluster
 from mofang_gitops.manifests import LABEL_MANAGED_BY, LABEL_PROJECT, SYSTEM_NAMESPACE, ObjectRef
-from tests.engine.builders import apply_as, merge_patch_as, project_bodies, target
+from tests.engine.builders import apply_as, merge_patch_as, of_source, project_bodies, refs, target
 
 
 def exists(cluster: Cluster, api_version: str, kind: str, namespace: str, name: str) -> bool:
@@ -27,8 +28,11 @@ def test_removing_a_notebook_prunes_exactly_its_objects_in_reverse_stage_order(
     )
     fewer = [target(unique_name, project_bodies(unique_name, notebooks=["nb-a", "nb-c"]))]
     plan = manager.plan(fewer)
-    expected = [("VirtualService", "nb-b"), ("StatefulSet", "nb-b"), ("Service", "nb-b")]
-    assert [(e.ref.kind, e.ref.name) for e in plan.changes] == expected
+    gone = refs(of_source(project_bodies(unique_name, notebooks=["nb-b"]), "Notebook.nb-b"))
+    assert {e.ref for e in plan.changes} == gone
+    stages = [stage_of(e.ref) for e in plan.changes]
+    assert stages == sorted(stages, reverse=True)  # routes first, the namespace's config last
+    expected = [(e.ref.kind, e.ref.name) for e in plan.changes]
     assert exists(cluster, "apps/v1", "StatefulSet", unique_name, "nb-b")  # plan changed nothing
     pruned = manager.apply(fewer, ApplyOptions(prune=True))
     assert [(e.ref.kind, e.ref.name) for e in pruned.changes] == expected
@@ -58,8 +62,9 @@ def test_prune_never_deletes_objects_without_our_labels(cluster: Cluster, unique
     merge_patch_as(cluster, "kubectl-label", "apps/v1", "StatefulSet", unique_name, "nb-b", unlabel)
     fewer = [target(unique_name, project_bodies(unique_name, notebooks=["nb-a", "nb-c"]))]
     pruned = manager.apply(fewer, ApplyOptions(prune=True))
-    deleted = {(e.ref.kind, e.ref.name) for e in pruned.with_action(Action.DELETED)}
-    assert deleted == {("Service", "nb-b"), ("VirtualService", "nb-b")}
+    deleted = {e.ref for e in pruned.with_action(Action.DELETED)}
+    nb_b = refs(of_source(project_bodies(unique_name, notebooks=["nb-b"]), "Notebook.nb-b"))
+    assert deleted == {r for r in nb_b if r.kind != "StatefulSet"}
     [skipped] = pruned.with_action(Action.SKIPPED)
     assert (skipped.ref.kind, skipped.ref.name) == ("StatefulSet", "nb-b")
     assert "no longer labelled as ours" in skipped.reason
@@ -74,16 +79,20 @@ def test_mass_deletion_guard_refuses_pruning_more_than_half_unless_allowed(
 ):
     manager = ResourceManager({"test-a": cluster})
     manager.apply(
-        [target(unique_name, project_bodies(unique_name, notebooks=["a", "b", "c", "d"]))]
+        [target(unique_name, project_bodies(unique_name, notebooks=["a", "b", "c", "d", "e", "f"]))]
     )
-    only_base = [target(unique_name, project_bodies(unique_name, notebooks=[]))]  # 12 of 17 go
+    all_bodies = project_bodies(unique_name, notebooks=["a", "b", "c", "d", "e", "f"])
+    base_bodies = project_bodies(unique_name, notebooks=[])
+    going = len(all_bodies) - len(base_bodies)
+    assert going > len(all_bodies) / 2  # the premise: six notebooks outweigh the project's base
+    only_base = [target(unique_name, base_bodies)]
     refused = manager.apply(only_base, ApplyOptions(prune=True))
     assert not refused.with_action(Action.DELETED)
     skipped = refused.with_action(Action.SKIPPED)
-    assert len(skipped) == 12 and all("more than half" in e.reason for e in skipped)
+    assert len(skipped) == going and all("more than half" in e.reason for e in skipped)
     assert exists(cluster, "apps/v1", "StatefulSet", unique_name, "a")
     allowed = manager.apply(only_base, ApplyOptions(prune=True, allow_mass_prune=True))
-    assert len(allowed.with_action(Action.DELETED)) == 12
+    assert len(allowed.with_action(Action.DELETED)) == going
     assert not exists(cluster, "apps/v1", "StatefulSet", unique_name, "a")
 
 

@@ -16,9 +16,10 @@ from mofang_gitops.devtools.controlplane import (
 )
 from mofang_gitops.engine import Action, ApplyOptions, Progress, ResourceManager
 from mofang_gitops.engine.inventory import inventory_name
+from mofang_gitops.engine.sorting import Stage, stage_of
 from mofang_gitops.k8s.cluster import Cluster, RetryPolicy
-from mofang_gitops.manifests import SYSTEM_NAMESPACE
-from tests.engine.builders import config_objects, namespace, notebook, target
+from mofang_gitops.manifests import SYSTEM_NAMESPACE, ObjectRef
+from tests.engine.builders import project_bodies, target
 
 pytestmark = pytest.mark.cluster
 
@@ -45,11 +46,16 @@ def test_apply_converges_after_the_api_server_dies_between_stages(
     plane = start_control_plane("restart", tmp_path / "plane", crds_dir=None, binaries=binaries)
     argv = Path(f"/proc/{plane.apiserver_pid}/cmdline").read_bytes().decode().split("\0")[:-1]
     restarted: subprocess.Popen[bytes] | None = None
+    # This plane has no CRDs: the project's built-in kinds only (no Queue, no VirtualService).
     bodies = [
-        namespace(unique_name),
-        *config_objects(unique_name),
-        *notebook(unique_name, "nb")[:2],
+        b
+        for b in project_bodies(unique_name, notebooks=["nb"])
+        if b["apiVersion"] in ("v1", "apps/v1") or b["apiVersion"].startswith("rbac.")
     ]
+    stages = {b["kind"]: stage_of(ObjectRef.from_object(b)) for b in bodies}
+    early = {kind for kind, stage in stages.items() if stage <= Stage.CONFIG}
+    late = set(stages) - early
+    assert {"Namespace", "ResourceQuota"} <= early and {"Service", "StatefulSet"} <= late
     targets = [target(unique_name, bodies, cluster="restart")]
     try:
 
@@ -60,24 +66,17 @@ def test_apply_converges_after_the_api_server_dies_between_stages(
         quick = RetryPolicy(attempts=2, base_delay=0.05)
         cluster = Cluster("restart", plane.kubeconfig, "restart", retry=quick)
         first = ResourceManager({"restart": cluster}, progress=kill_after_config).apply(targets)
-        assert {e.ref.kind for e in first.with_action(Action.CREATED)} == {
-            "Namespace", "ServiceAccount", "ResourceQuota", "ConfigMap",
-        }  # fmt: skip
-        assert {e.ref.kind for e in first.failed} == {
-            "Service",
-            "StatefulSet",
-            "ConfigMap",
-        }  # + inventory
+        assert {e.ref.kind for e in first.with_action(Action.CREATED)} == early
+        assert {e.ref.kind for e in first.failed} == late | {"ConfigMap"}  # + the inventory
 
         restarted = restart_apiserver(plane, argv)
         cluster = Cluster("restart", plane.kubeconfig, "restart", retry=quick)
         second = ResourceManager({"restart": cluster}).apply(targets, ApplyOptions(prune=True))
         assert not second.failed, second.failed
-        assert {e.ref.kind for e in second.with_action(Action.CREATED)} == {
-            "Service",
-            "StatefulSet",
-        }
-        assert len(second.with_action(Action.UNCHANGED)) == 4
+        assert {e.ref.kind for e in second.with_action(Action.CREATED)} == late
+        assert len(second.with_action(Action.UNCHANGED)) == sum(
+            1 for b in bodies if b["kind"] in early
+        )
         inventory = cluster.get(
             "v1", "ConfigMap", SYSTEM_NAMESPACE, inventory_name("dev", unique_name)
         )
