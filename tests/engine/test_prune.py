@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mofang_gitops.engine import Action, ApplyOptions, ResourceManager
+from mofang_gitops.engine import PROTECTED_KINDS, Action, ApplyOptions, ResourceManager
 from mofang_gitops.engine.inventory import (
     Inventory,
     InventoryEntry,
@@ -100,14 +100,17 @@ def test_empty_render_guard_refuses_and_namespace_survives_until_project_removal
     cluster: Cluster, unique_name: str
 ):
     manager = ResourceManager({"test-a": cluster})
-    manager.apply([target(unique_name, project_bodies(unique_name, notebooks=["a"]))])
+    bodies = project_bodies(unique_name, notebooks=["a"])
+    protected = {r for r in refs(bodies) if r.kind in PROTECTED_KINDS}  # Namespace, its PVs
+    assert {r.kind for r in protected} == {"Namespace", "PersistentVolume"}
+    manager.apply([target(unique_name, bodies)])
     empty = [target(unique_name, [])]
     refused = manager.apply(empty, ApplyOptions(prune=True, allow_mass_prune=True))
     assert not refused.with_action(Action.DELETED)
     assert all("render of project" in e.reason for e in refused.with_action(Action.SKIPPED))
     removed = ApplyOptions(prune=True, removed_projects=frozenset({unique_name}))
     kept_ns = manager.apply(empty, removed)
-    assert {e.ref.kind for e in kept_ns.with_action(Action.SKIPPED)} == {"Namespace"}
+    assert {e.ref for e in kept_ns.with_action(Action.SKIPPED)} == protected
     assert exists(cluster, "v1", "Namespace", "", unique_name)
     assert not exists(cluster, "apps/v1", "StatefulSet", unique_name, "a")
     assert not exists(cluster, "scheduling.volcano.sh/v1beta1", "Queue", "", unique_name)
@@ -117,7 +120,8 @@ def test_empty_render_guard_refuses_and_namespace_survives_until_project_removal
             prune=True, removed_projects=frozenset({unique_name}), allow_namespace_deletion=True
         ),
     )
-    assert [(e.ref.kind, e.action) for e in gone.changes] == [("Namespace", Action.DELETED)]
+    assert {e.ref for e in gone.changes} == protected
+    assert {e.action for e in gone.changes} == {Action.DELETED}
     namespace = cluster.get("v1", "Namespace", "", unique_name)
     assert namespace is None or namespace["status"]["phase"] == "Terminating"
 
