@@ -16,7 +16,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from mofang_gitops.k8s.cluster import Cluster, RetryPolicy
+from mofang_gitops.k8s.cluster import Cluster
+from mofang_gitops.k8s.retrying import RetryPolicy
 from mofang_gitops.manifests import LABEL_SOURCE, Manifest, ObjectRef, RenderedTarget, Target
 from mofang_gitops.rendering import render_repo
 from mofang_gitops.rendering.templating import Emitter
