@@ -25,7 +25,7 @@ from mofang_gitops.errors import UsageError
 from mofang_gitops.health import read_clusters
 from mofang_gitops.k8s.cluster import Cluster
 from mofang_gitops.k8s.retrying import DEFAULT_BURST, DEFAULT_QPS, DEFAULT_RETRY_BUDGET
-from mofang_gitops.models.quantities import duration_seconds
+from mofang_gitops.models.quantities import duration_seconds, parse_duration
 
 NAME = "controller"
 HELP = "reconcile a git branch into the clusters continuously (webhooks, drift, leader election)"
@@ -90,6 +90,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"(default {DEFAULT_RETRY_BUDGET})",
     )
     parser.add_argument(
+        "--render-budget",
+        default="30s",
+        help="longest one project may take to render; past it the project is Failed and the "
+        "pass goes on (default 30s)",
+    )
+    parser.add_argument(
         "--prune-removed-projects",
         action="store_true",
         help="when a project is deleted from git, delete its Namespace and PersistentVolumes too "
@@ -144,12 +150,17 @@ def _options(args: argparse.Namespace) -> ControllerOptions:
         interval = float(duration_seconds(args.interval))
     except ValueError as e:
         raise UsageError(f"--interval {args.interval!r}: {e}") from e
+    try:
+        budget = parse_duration(args.render_budget).total_seconds()
+    except ValueError as e:
+        raise UsageError(f"--render-budget {args.render_budget!r}: {e}") from e
     return ControllerOptions(
         args.repo_url,
         args.branch,
         args.cache_dir,
         interval,
         prune_removed_projects=args.prune_removed_projects,
+        render_budget=budget,
     )
 
 

@@ -32,11 +32,15 @@ from tests.controller.test_reconcile_loop import RecordingApplier, make, states
 from tests.scenarios import build_repo, validate_dir
 
 
-def _raise_for(project: str, real: Any) -> Any:
-    """``real``, except that it raises a bug-like error for ``project``'s targets."""
+def _raise_for(project: str, real: Any, notebook: str = "") -> Any:
+    """``real``, except that it raises a bug-like error for ``project``'s targets.
+
+    With ``notebook``, only when the project has that notebook: the bug is triggered by data,
+    so the project's last good revision still renders.
+    """
 
     def render(ctx: render_context.TargetContext) -> None:
-        if ctx.project.name == project:
+        if ctx.project.name == project and (not notebook or notebook in ctx.resolved.notebooks):
             raise KeyError("simulated bug in the notebook renderer")
         real(ctx)
 
@@ -70,7 +74,7 @@ def test_a_project_whose_render_raises_is_failed_and_the_others_stay_synced(
     remote, run = running
     controller = run.controller
     good = controller.board.snapshot()["revision"]
-    monkeypatch.setattr(notebooks, "render", _raise_for(remote.vision, notebooks.render))
+    monkeypatch.setattr(notebooks, "render", _raise_for(remote.vision, notebooks.render, "vis-nb"))
     remote.notebook(remote.vision, "vis-nb")
     remote.notebook(remote.nlp, "nlp-nb")
     head = remote.push("both projects change; rendering one of them raises")
@@ -245,3 +249,13 @@ def test_a_validation_bug_in_the_controller_is_invalid_counted_and_the_other_syn
     invalid = controller.board.snapshot()["invalidProjects"]
     assert any("AttributeError" in p for p in invalid["vision"])
     assert 'mofang_errors_total{stage="validate"} 1.0' in controller.metrics.render().decode()
+
+
+def test_a_render_budget_that_is_not_a_duration_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from mofang_gitops.cli import main
+
+    code = main(["controller", "--repo-url", "file:///nowhere", "--render-budget", "soon"])
+    assert code == 2
+    assert "--render-budget 'soon': 'soon' is not a duration" in capsys.readouterr().err
