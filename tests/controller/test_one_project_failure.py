@@ -79,7 +79,12 @@ def test_a_project_whose_render_raises_is_failed_and_the_others_stay_synced(
     remote.notebook(remote.nlp, "nlp-nb")
     head = remote.push("both projects change; rendering one of them raises")
     controller.trigger()
-    assert wait_for(lambda: run.targets()[remote.nlp]["revision"] == head, 60), run.targets()
+
+    def settled() -> bool:  # targets apply in name order: the pass has reached both
+        found = run.targets()
+        return found[remote.nlp]["revision"] == head and found[remote.vision]["state"] != "Synced"
+
+    assert wait_for(settled, 60), run.targets()
     found = run.targets()
     assert found[remote.nlp]["state"] == "Synced"
     vision = found[remote.vision]
