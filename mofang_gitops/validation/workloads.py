@@ -258,7 +258,19 @@ def _check_training(ctx: RuleContext, loaded: Loaded[Training]) -> Loaded[Traini
 
 
 def _check_tensorboard(ctx: RuleContext, loaded: Loaded[Training]) -> None:
-    """A TensorBoard runs the platform's ``tensorboard`` image, which must be catalogued."""
+    """The catalogue has a ``tensorboard`` image; no notebook takes the TensorBoard's names.
+
+    A notebook's Service and VirtualService carry the notebook's name, a TensorBoard's
+    ``<training>-tensorboard``: the same name in one namespace would be one object for both.
+    """
+    taken = f"{loaded.name}-tensorboard"
+    if taken in ctx.specs.notebooks:
+        ctx.error(
+            loaded,
+            ("spec", "tensorboard"),
+            f"notebook {taken!r} already uses the name of this training's TensorBoard",
+            "rename the notebook or the training",
+        )
     if TENSORBOARD_IMAGE not in ctx.platform.spec.images:
         ctx.error(
             loaded,

@@ -136,3 +136,13 @@ def test_the_tensorboard_is_pruned_when_the_training_leaves_git(
     assert main([*argv, "plan", "--format", "json"]) == 0
     entries = json.loads(capsys.readouterr().out)["entries"]
     assert not [e for e in entries if "tensorboard" in json.dumps(e)]
+
+
+def test_a_notebook_named_like_the_tensorboard_is_refused(tmp_path: Path) -> None:
+    root = _with_tensorboard(tmp_path)
+    notebooks = root / "projects/vision/notebooks"
+    text = (notebooks / "bob-dev.yaml").read_text().replace("bob-dev", "resnet50-tensorboard")
+    (notebooks / "resnet50-tensorboard.yaml").write_text(text)
+    (problem,) = validate_dir(root).errors
+    assert (problem.location.path, problem.field) == (TRAINING, "spec.tensorboard")
+    assert "notebook 'resnet50-tensorboard' already uses the name" in problem.message
