@@ -55,3 +55,21 @@ def test_every_object_of_the_example_passes_server_side_dry_run(
     assert set(by_cluster) == {"central", "edge-sg"}
     rejected = {cluster: server_dry_run(ms) for cluster, ms in sorted(by_cluster.items())}
     assert rejected == {cluster: [] for cluster in by_cluster}
+
+
+def test_the_example_uses_spark_tensorboard_and_a_shared_component(
+    targets: list[RenderedTarget],
+) -> None:
+    # Issue 18: the dry-run above covers each of these because the example renders them.
+    manifests = [m for t in targets for m in t.manifests]
+    kinds = {(m.ref.kind, m.source) for m in manifests}
+    assert ("SparkApplication", "Training.corpus-stats") in kinds
+    assert ("Deployment", "Training.resnet50") in kinds
+    assert ("VirtualService", "Training.resnet50") in kinds
+    template = next(
+        m.body
+        for m in manifests
+        if m.ref.kind == "WorkflowTemplate" and m.source == "Pipeline.daily-features"
+    )
+    (extract,) = [t for t in template["spec"]["templates"] if t["name"] == "step-extract"]
+    assert extract["container"]["image"] == "registry.example.com/mofang/table-export:1.2"
