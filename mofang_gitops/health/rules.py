@@ -26,6 +26,7 @@ from mofang_gitops.health.workloads import (
     notebook,
     ray_job,
     spark_application,
+    tensorboard,
     volcano_job,
 )
 
@@ -35,6 +36,7 @@ Rule = Callable[[Mapping[str, Any], Related], Verdict]
 
 RULES: dict[tuple[str, str], Rule] = {
     ("apps", "StatefulSet"): notebook,
+    ("apps", "Deployment"): tensorboard,
     ("kubeflow.org", "TFJob"): kubeflow_job,
     ("kubeflow.org", "PyTorchJob"): kubeflow_job,
     ("kubeflow.org", "XGBoostJob"): kubeflow_job,
@@ -54,7 +56,7 @@ RULES: dict[tuple[str, str], Rule] = {
 ONE_SHOT = frozenset(
     key
     for key, rule in RULES.items()
-    if rule not in (notebook, cron_workflow, claim, resource_quota, queue)
+    if rule not in (notebook, tensorboard, cron_workflow, claim, resource_quota, queue)
 )
 """Kinds that run to an end (trainings and Workflows): Healthy means Succeeded."""
 

@@ -194,6 +194,16 @@ def notebook(obj: Obj, related: Related) -> Verdict:
     return with_below(pending, obj, related)
 
 
+def tensorboard(obj: Obj, related: Related) -> Verdict:
+    """A training's TensorBoard (its one Deployment): Ready with its URL once the pod is."""
+    wanted = int((obj.get("spec") or {}).get("replicas", 1) or 0)
+    ready = int((obj.get("status") or {}).get("readyReplicas") or 0)
+    if wanted and ready >= wanted:
+        return Verdict(Health.HEALTHY, "Ready", phase="Ready", url=related.url)
+    pending = Verdict(Health.PROGRESSING, f"{ready}/{wanted} ready", phase="Starting")
+    return with_below(pending, obj, related)
+
+
 def spark_application(obj: Obj, related: Related) -> Verdict:
     """SparkApplication: ``status.applicationState.state`` (COMPLETED / FAILED are final)."""
     state = (obj.get("status") or {}).get("applicationState") or {}

@@ -84,3 +84,11 @@ def test_an_object_that_is_not_there_is_missing_and_a_one_shot_says_it_may_have_
 def test_a_status_of_an_unexpected_shape_is_unknown_not_a_crash() -> None:
     obj = {"metadata": {"name": "x"}, "spec": {"replicas": "many"}}
     assert judge("apps", "StatefulSet", obj, Related()).health is Health.UNKNOWN
+
+
+def test_a_ready_tensorboard_carries_its_url() -> None:
+    obj, related, _, _ = _case(STATUS / "deployment-tensorboard-ready.yaml")
+    verdict = judge("apps", "Deployment", obj, related)
+    assert verdict.url == "https://ml.example.com/tensorboard/vision/resnet50/"
+    obj, related, _, _ = _case(STATUS / "deployment-tensorboard-starting.yaml")
+    assert judge("apps", "Deployment", obj, related).url == ""
