@@ -32,7 +32,7 @@ from mofang_gitops.rendering.pipeline_executor import EXECUTOR_ACCOUNT
 from mofang_gitops.rendering.pipeline_runs import PIPELINE_LABEL
 from mofang_gitops.rendering.templating import ObjectHeader, render_object
 from mofang_gitops.rendering.trainings import TrainingRun
-from mofang_gitops.validation.placement import cpu_group_for, pipeline_group
+from mofang_gitops.validation.placement import cpu_group_for, pipeline_default_group
 
 WAIT_TEMPLATE = "wait-for-run"
 WAIT_ROLE = "wait"
@@ -146,13 +146,15 @@ def build_dag(ctx: TargetContext, pipeline: Pipeline, runs: Mapping[str, Trainin
     waits = _wait_tasks(ctx, pipeline)
     tasks, templates = [task for task, _ in waits], []
     wait_names = [task.name for task in tasks]
+    default_group = pipeline_default_group(ctx.platform, ctx.project, pipeline)
     for step in spec.tasks:
+        group = step.resourceGroup or default_group
         if step.training:
             template = _training_template(ctx, pipeline, step, retry, runs)
         elif step.component:
-            template = _component_template(ctx, pipeline, step, retry)
+            template = _component_template(ctx, pipeline, step, retry, group)
         else:
-            template = _container_template(ctx, pipeline, step, retry)
+            template = _container_template(ctx, pipeline, step, retry, group)
         templates.append(template)
         dependencies = list(step.dependencies or wait_names)
         tasks.append(DagTask(step.name, template.name, dependencies))
@@ -225,11 +227,11 @@ def _wait_tasks(ctx: TargetContext, pipeline: Pipeline) -> list[tuple[DagTask, s
 
 
 def _container_template(
-    ctx: TargetContext, pipeline: Pipeline, step: Task, retry: RetryStrategy | None
+    ctx: TargetContext, pipeline: Pipeline, step: Task, retry: RetryStrategy | None, group_name: str
 ) -> StepTemplate:
     """A container step, placed on its resource group and scheduled by Volcano."""
     assert step.image is not None and step.command is not None
-    group = ctx.group(pipeline_group(ctx.platform, ctx.project, pipeline, step.name))
+    group = ctx.group(group_name)
     requests, limits = ctx.resources(step.resources, group) if step.resources else ({}, {})
     # Pipelines have no owner: a ``user`` mount means the first project owner, as for trainings.
     volumes, mounts = ctx.mounts(pipeline.spec.mounts, ctx.project.spec.owners[0])
@@ -248,14 +250,14 @@ def _container_template(
 
 
 def _component_template(
-    ctx: TargetContext, pipeline: Pipeline, step: Task, retry: RetryStrategy | None
+    ctx: TargetContext, pipeline: Pipeline, step: Task, retry: RetryStrategy | None, group_name: str
 ) -> StepTemplate:
     """A component step: the component's container with the task's inputs substituted."""
     assert step.component is not None
     component = ctx.resolved.components[step.component].model.spec
     values = {i.name: i.default for i in component.inputs if i.default is not None}
     values.update(step.inputs)
-    group = ctx.group(pipeline_group(ctx.platform, ctx.project, pipeline, step.name))
+    group = ctx.group(group_name)
     requests, limits = ctx.resources(step.resources or component.resources, group)
     volumes, mounts = ctx.mounts(pipeline.spec.mounts, ctx.project.spec.owners[0])
     container = Container(

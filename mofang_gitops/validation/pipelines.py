@@ -19,7 +19,7 @@ from mofang_gitops.validation.context import (
 )
 from mofang_gitops.validation.placement import (
     pipeline_cluster,
-    pipeline_group,
+    pipeline_default_group,
     workload_environments,
 )
 
@@ -50,13 +50,14 @@ def check_pipeline(
         check_placement(ctx, loaded, spec.resourceGroup, ("spec", "resourceGroup"))
     trainings = {n: t.model for n, t in ctx.specs.trainings.items()}
     cluster = pipeline_cluster(ctx.platform, ctx.project, loaded.model, trainings)
+    default_group = pipeline_default_group(ctx.platform, ctx.project, loaded.model)
     for i, task in enumerate(spec.tasks):
         at = ("spec", "tasks", i)
         if task.component is not None:
             component = _check_component_task(ctx, loaded, task, at, components)
             if component is None:
                 continue
-            group = pipeline_group(ctx.platform, ctx.project, loaded.model, task.name)
+            group = task.resourceGroup or default_group
             if task.resourceGroup:
                 check_placement(ctx, loaded, task.resourceGroup, (*at, "resourceGroup"))
             resources = task.resources or component.model.spec.resources
@@ -89,7 +90,7 @@ def check_pipeline(
         else:
             assert task.image is not None
             check_image(ctx, loaded, task.image, (*at, "image"))
-            group = pipeline_group(ctx.platform, ctx.project, loaded.model, task.name)
+            group = task.resourceGroup or default_group
             if task.resourceGroup:
                 check_placement(ctx, loaded, task.resourceGroup, (*at, "resourceGroup"))
             if task.resources is not None:

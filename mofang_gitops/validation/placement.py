@@ -59,8 +59,15 @@ def tensorboard_group(platform: Platform, project: Project, training: Training) 
 def pipeline_group(platform: Platform, project: Project, pipeline: Pipeline, task: str) -> str:
     """Resource group of a container step: the step's, the pipeline's, else a CPU group."""
     step = next(t for t in pipeline.spec.tasks if t.name == task)
-    if step.resourceGroup:
-        return step.resourceGroup
+    return step.resourceGroup or pipeline_default_group(platform, project, pipeline)
+
+
+def pipeline_default_group(platform: Platform, project: Project, pipeline: Pipeline) -> str:
+    """Group of the steps that name none: the pipeline's, else a CPU group on its cluster.
+
+    It scans every step: callers looping over steps compute it once (per step it made a
+    2,000-step pipeline quadratic).
+    """
     if pipeline.spec.resourceGroup:
         return pipeline.spec.resourceGroup
     cluster = pipeline_cluster(platform, project, pipeline, {})
