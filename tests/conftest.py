@@ -27,6 +27,7 @@ from mofang_gitops.devtools.runtime import find_runtime_binaries
 from mofang_gitops.errors import MofangError
 from mofang_gitops.sources.loading import load_repo
 from mofang_gitops.sources.trees import DirectoryTree
+from tests.runtime.argo_conditions import build as build_argo_conditions
 
 _PLANE_FIXTURES = {
     "control_plane",
@@ -157,6 +158,15 @@ def running_cluster(
     )
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def argo_conditions(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Argo v4's successCondition/failureCondition evaluation, built from Go source."""
+    built = build_argo_conditions(tmp_path_factory.mktemp("argo") / "argo-conditions")
+    if isinstance(built, str):
+        _unavailable(built)
+    return built
 
 
 @pytest.fixture

@@ -13,7 +13,11 @@ Argo evaluates ``successCondition``/``failureCondition`` as Kubernetes label sel
 paths, so they can only name plain fields (no array queries) and the failure requirements are OR-ed.
 Operators that report conditions (Kubeflow jobs, Katib) keep them in a short list whose order we do
 not know: a Failed condition is looked for in each of the first positions, and ``completionTime``
-(set once the job finished either way) means success when none failed.
+(set once the job finished either way) means success when none of those positions is Failed. The
+success condition says so itself rather than relying on Argo checking failure first.
+Checked against the status documents the real operators write (tests/testdata/status/*.json)
+with Argo v4's own evaluation code (tests/runtime/test_job_status.py,
+tests/render/test_run_conditions.py).
 """
 
 from __future__ import annotations
@@ -45,7 +49,8 @@ _CONDITION_SLOTS = 8
 _FAILED_CONDITION = ", ".join(
     f"status.conditions.{i}.type = Failed" for i in range(_CONDITION_SLOTS)
 )
-_BY_CONDITIONS = ("status.completionTime", _FAILED_CONDITION)
+_NOT_FAILED = ", ".join(f"status.conditions.{i}.type != Failed" for i in range(_CONDITION_SLOTS))
+_BY_CONDITIONS = (f"status.completionTime, {_NOT_FAILED}", _FAILED_CONDITION)
 RUN_CONDITIONS: dict[tuple[str, str], tuple[str, str]] = {
     ("kubeflow.org/v2beta1", "MPIJob"): _BY_CONDITIONS,
     ("kubeflow.org/v1", "TFJob"): _BY_CONDITIONS,
