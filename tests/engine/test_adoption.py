@@ -72,17 +72,20 @@ def test_an_object_labelled_for_another_project_is_never_overwritten(
     owner = unique_name
     manager.apply([target(owner, project_bodies(owner, notebooks=[]))])
     intruder = unique_name + "-x"
-    # The intruder's render wants the owner's ConfigMap (and its own namespace).
-    stolen = {
-        "apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": {"name": "settings", "namespace": owner, "labels": labels(intruder)},
-        "data": {"idleTimeout": "1s"},
-    }  # fmt: skip
+    # The intruder's render wants the owner's ResourceQuota (and its own namespace).
+    (quota,) = [b for b in project_bodies(owner, notebooks=[]) if b["kind"] == "ResourceQuota"]
+    stolen = {**quota, "metadata": {**quota["metadata"], "labels": labels(intruder)},
+              "spec": {"hard": {"requests.cpu": "1"}}}  # fmt: skip
+    before = cluster.get("v1", "ResourceQuota", owner, quota["metadata"]["name"])
     result = manager.apply([target(intruder, [*project_bodies(intruder, notebooks=[]), stolen])])
     (refusal,) = [e for e in result.entries if e.ref.namespace == owner]
     assert refusal.action is Action.FAILED
     assert f"belongs to project {owner!r}" in refusal.reason
-    assert cluster.get("v1", "ConfigMap", owner, "settings")["data"] == {"idleTimeout": "24h"}
+    after = cluster.get("v1", "ResourceQuota", owner, quota["metadata"]["name"])
+    assert (
+        after["spec"] == before["spec"]
+        and after["metadata"]["labels"] == quota["metadata"]["labels"]
+    )
     assert cluster.get("v1", "Namespace", "", intruder) is not None  # the rest went on
     # Another project's own objects in the same run: live-read, labelled for the owner.
     both = manager.apply(
