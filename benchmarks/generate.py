@@ -39,7 +39,7 @@ spec:
       nodeSelector: {{mofang.io/resource-group: cpu-general}}
       capacity: {{cpu: "{cpu}", memory: {mem}Gi}}
   storage:
-    cephfs: {{monitors: ["10.0.0.1:6789"], user: admin, secretRef: ceph-secret, rootPath: /mofang}}
+    cephfs: {{monitors: ["10.0.0.1:6789"], rootPath: /mofang}}
   ingress: {{gateway: istio-system/mofang-gateway, host: ml.example.com}}
   images:
     jupyter-pytorch: {{image: registry.example.com/mofang/jupyter-pytorch:2.4}}
@@ -84,6 +84,12 @@ spec:
   mounts: [user, project]
 """
 
+PERSON = """apiVersion: mofang.io/v1alpha1
+kind: Person
+metadata: {{name: member-{i}}}
+spec: {{home: {{projects: [{p}]}}}}
+"""
+
 TRAINING = """apiVersion: mofang.io/v1alpha1
 kind: Training
 metadata: {{name: train}}
@@ -125,6 +131,8 @@ def write_project(root: Path, index: int) -> None:
     (base / "project.yaml").write_text(PROJECT.format(p=name, i=index))
     (base / "quota.yaml").write_text(QUOTA.format(p=name, gpu=4))
     (base / "notebooks" / "nb.yaml").write_text(NOTEBOOK.format(i=index))
+    (root / "people").mkdir(exist_ok=True)
+    (root / "people" / f"member-{index}.yaml").write_text(PERSON.format(p=name, i=index))
     (base / "trainings" / "train.yaml").write_text(
         TRAINING.format(p=name, framework=framework, roles=FRAMEWORK_ROLES[framework])
     )

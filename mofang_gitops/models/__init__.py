@@ -2,6 +2,7 @@
 
 from mofang_gitops.models.base import KIND_MODELS, Metadata, SpecDocument
 from mofang_gitops.models.components import Component
+from mofang_gitops.models.people import Person
 from mofang_gitops.models.platform import Environment, Platform
 from mofang_gitops.models.project import Project, Quota
 from mofang_gitops.models.workloads import Notebook, Pipeline, Training
@@ -12,6 +13,7 @@ __all__ = [
     "Environment",
     "Metadata",
     "Notebook",
+    "Person",
     "Pipeline",
     "Platform",
     "Project",

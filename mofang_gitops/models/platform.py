@@ -117,13 +117,16 @@ class CephFS(StrictModel):
     monitors: list[Address] = Field(min_length=1, max_length=16)
     """Monitor addresses ``host:port`` (at most 16)."""
     user: Annotated[
-        str, SingleLine, Field(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9._-]+$")
-    ]
-    """Ceph user."""
-    secretRef: Name
-    """Name of the Secret holding the Ceph key."""
-    secretNamespace: Name = "mofang-system"
-    """Namespace of that Secret."""
+        str, SingleLine, Field(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9._{}-]+$")
+    ] = "mofang-{project}"
+    """CephX user of each project (``{project}`` is replaced): the platform gives it access to
+    that project's directories only and stores its key in the project's namespaces."""
+    secretRef: Annotated[
+        str, SingleLine, Field(max_length=63, pattern=r"^[a-z0-9{]([-a-z0-9{}]*[a-z0-9}])?$")
+    ] = "ceph-{project}"
+    """Name of the Secret holding that user's key (``userID``/``userKey``) in each namespace of
+    the project (``{project}`` is replaced). The tool only references it; the platform writes it.
+    """
     rootPath: AbsPath
     """CephFS directory under which ``user/``, ``project/`` and ``global`` live."""
     driver: Annotated[str, SingleLine, Field(pattern=r"^[a-z0-9.-]+$", max_length=63)] = (
@@ -138,6 +141,27 @@ class CephFS(StrictModel):
         "cephfs"
     )
     """CephFS file system name."""
+
+    @model_validator(mode="after")
+    def _per_project_credentials(self) -> CephFS:
+        for field_name in ("user", "secretRef"):
+            value = getattr(self, field_name)
+            if "{project}" not in value:
+                raise ValueError(
+                    f"{field_name} must contain {{project}}: one Ceph identity per project, so "
+                    "a project's key never reaches another project's directories"
+                )
+            if "{" in value.replace("{project}", "") or "}" in value.replace("{project}", ""):
+                raise ValueError(f"{field_name} may only use {{project}}")
+        return self
+
+    def user_for(self, project: str) -> str:
+        """The CephX user (without ``client.``) of ``project``."""
+        return self.user.replace("{project}", project)
+
+    def secret_for(self, project: str) -> str:
+        """The name of the Secret holding ``project``'s Ceph key, in each of its namespaces."""
+        return self.secretRef.replace("{project}", project)
 
 
 class Mounts(StrictModel):
@@ -164,8 +188,64 @@ class Storage(StrictModel):
     """Size of the global volume; at most 1Ei."""
 
 
+class GatewayWorkload(StrictModel):
+    """The ingress gateway's pods: the only peers allowed to reach a notebook."""
+
+    namespace: Name = "istio-system"
+    """Namespace the gateway pods run in."""
+    serviceAccount: HostName = "istio-ingressgateway-service-account"
+    """Their ServiceAccount: its mesh identity is the one source principal notebooks accept."""
+    labels: dict[LabelKey, LabelValue] = Field(
+        default_factory=lambda: {"istio": "ingressgateway"}, min_length=1
+    )
+    """Labels of the gateway pods (the NetworkPolicy admits only these pods)."""
+
+
+HEADER_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+URI_LIKE = r"^[!#-\[\]-~]+$"
+"""Printable ASCII without space, ``"`` and ``\\``: safe inside a policy and a YAML scalar."""
+IdentityPrefix = Annotated[str, SingleLine, Field(max_length=100, pattern=r"^[A-Za-z0-9@:._/+-]*$")]
+"""What an auth proxy or token puts before the user name (``accounts.google.com:``)."""
+
+
+class HeaderAuth(StrictModel):
+    """Identity from a header that the auth proxy at the gateway sets (and strips from clients)."""
+
+    mode: Literal["header"]
+    """``header``: trust the header, because only the gateway's own identity may send it."""
+    header: Annotated[str, SingleLine, Field(max_length=100, pattern=HEADER_NAME)] = (
+        "kubeflow-userid"
+    )
+    """Lower-case header name, as Kubeflow's ``kubeflow-userid``."""
+    prefix: IdentityPrefix = ""
+    """Prefix the proxy writes before the user name (Kubeflow's ``userid-prefix``)."""
+
+
+class JwtAuth(StrictModel):
+    """Identity from a JWT that each notebook's sidecar verifies itself (RequestAuthentication)."""
+
+    mode: Literal["jwt"]
+    """``jwt``: verify the token at the notebook against the issuer's keys."""
+    issuer: Annotated[str, SingleLine, Field(min_length=1, max_length=253, pattern=URI_LIKE)]
+    """Issuer (``iss``) of accepted tokens."""
+    jwksUri: Annotated[str, SingleLine, Field(max_length=253, pattern=r"^https://[!#-\[\]-~]+$")]
+    """HTTPS URL of the issuer's public keys."""
+    audiences: list[
+        Annotated[str, SingleLine, Field(min_length=1, max_length=253, pattern=URI_LIKE)]
+    ] = Field(default_factory=list, max_length=32)
+    """Accepted audiences (``aud``); empty accepts any."""
+    claim: Annotated[str, SingleLine, Field(max_length=63, pattern=r"^[A-Za-z0-9_.:/-]+$")] = "sub"
+    """Claim that holds the user name."""
+    prefix: IdentityPrefix = ""
+    """Prefix before the user name in that claim."""
+
+
+def _header_auth() -> HeaderAuth:
+    return HeaderAuth(mode="header")
+
+
 class Ingress(StrictModel):
-    """How notebooks are reached: an Istio gateway and a host."""
+    """How notebooks are reached: an Istio gateway and a host, and who people are behind it."""
 
     gateway: Annotated[
         str,
@@ -178,6 +258,20 @@ class Ingress(StrictModel):
     """``namespace/name`` of the Istio Gateway."""
     host: HostName
     """Host name of the platform."""
+    gatewayWorkload: GatewayWorkload = Field(default_factory=GatewayWorkload)
+    """The gateway's pods and identity."""
+    trustDomain: HostName = "cluster.local"
+    """Istio trust domain of the mesh (first part of every principal)."""
+    auth: Annotated[HeaderAuth | JwtAuth, Field(discriminator="mode")] = Field(
+        default_factory=_header_auth
+    )
+    """How a request names its person: ``header`` (trusted proxy header) or ``jwt``."""
+
+    @property
+    def gateway_principal(self) -> str:
+        """The gateway's mesh identity, as AuthorizationPolicy ``principals`` spell it."""
+        workload = self.gatewayWorkload
+        return f"{self.trustDomain}/ns/{workload.namespace}/sa/{workload.serviceAccount}"
 
 
 class Image(StrictModel):
@@ -230,6 +324,35 @@ DEFAULT_RESERVED_NAMESPACES = (
 """Namespaces of the platform's own components (shell patterns), refused as project namespaces."""
 
 
+PodSecurityLevel = Literal["restricted", "baseline"]
+
+
+class PodSecurity(StrictModel):
+    """Pod Security Admission levels of every namespace the tool owns, and the pods' user."""
+
+    enforce: PodSecurityLevel = "restricted"
+    """Level the API server enforces: ``restricted`` where every operator and sidecar injector of
+    the platform produces compliant pods, else ``baseline`` (still no privileged pods, host
+    namespaces or hostPath)."""
+    audit: PodSecurityLevel = "restricted"
+    """Level whose violations are written to the audit log."""
+    warn: PodSecurityLevel = "restricted"
+    """Level whose violations are returned to clients as warnings."""
+    runAsUser: int = Field(default=1000, ge=1, le=2147483647)
+    """User ID every rendered container runs as (never root); Jupyter images use 1000."""
+    runAsGroup: int = Field(default=100, ge=0, le=2147483647)
+    """Group ID every rendered container runs as."""
+
+
+class Access(StrictModel):
+    """What people get in a project's namespaces beyond reading them."""
+
+    clusterRoles: list[Literal["view", "edit", "admin"]] = Field(default_factory=list)
+    """Kubernetes ClusterRoles a project member's ``role`` may bind (owners: ``admin``). Empty:
+    everyone gets the read-only member Role, so workloads change only through git. ``edit`` and
+    ``admin`` let people create pods and read Secrets: see README, Security model."""
+
+
 class Policies(StrictModel):
     """Platform policies and what happens to requests that break them."""
 
@@ -248,6 +371,10 @@ class Policies(StrictModel):
     """Training limits."""
     onViolation: Literal["reject", "clamp"] = "reject"
     """``reject`` fails validation; ``clamp`` lowers the request to the limit and warns."""
+    podSecurity: PodSecurity = Field(default_factory=PodSecurity)
+    """Pod Security Admission levels and the user pods run as (the platform's, never a team's)."""
+    access: Access = Field(default_factory=Access)
+    """Kubernetes rights of project members."""
 
 
 class PlatformSpec(StrictModel):

@@ -25,14 +25,16 @@ class Member(StrictModel):
     user: UserName
     """User name as the cluster's authenticator reports it."""
     role: Literal["admin", "edit", "view"] = "edit"
-    """ClusterRole bound in the project namespaces."""
+    """Kubernetes ClusterRole bound in the project namespaces, only where the platform's
+    ``policies.access.clusterRoles`` allows it; everyone gets the read-only member Role."""
 
 
 class ProjectSpec(StrictModel):
     """Owners, members, environments and allowed resource groups of a team."""
 
     owners: list[UserName] = Field(min_length=1, max_length=100)
-    """People who own the project (admin role, required reviewers of its files; at most 100)."""
+    """People who own the project (required reviewers of its files; ``admin`` where the platform
+    allows that ClusterRole; at most 100)."""
     members: list[Member] = Field(default_factory=list, max_length=1000)
     """Other people and their roles (at most 1000)."""
     environments: list[Name] = Field(min_length=1, max_length=64)

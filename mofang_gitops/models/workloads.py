@@ -92,6 +92,9 @@ class NotebookSpec(StrictModel):
     """Cull after this long idle; defaults to the platform policy."""
     environments: Annotated[list[Name], Field(max_length=64)] | None = None
     """Environments to deploy to; defaults to all of the project's."""
+    access: Literal["owner", "project"] = "owner"
+    """Who may open it through the gateway: its ``owner`` only, or every owner and member of the
+    ``project`` (who then also run code in the owner's session, with the owner's home)."""
 
 
 @register
@@ -272,7 +275,8 @@ class TrainingSpec(StrictModel):
     mounts: list[MountTier] = Field(default_factory=_project_only)
     """Storage tiers to mount."""
     owner: UserName | None = None
-    """Member whose user volume the ``user`` mount means; defaults to the first project owner."""
+    """Member whose home the ``user`` mount means (they must allow the project in
+    ``people/<owner>.yaml``); defaults to the first project owner."""
     runPolicy: RunPolicy = Field(default_factory=RunPolicy)
     """Retries, deadline and clean-up."""
     search: Search | None = None

@@ -24,6 +24,11 @@ QUEUE_ANNOTATION = "scheduling.volcano.sh/queue-name"
 JOB_LABEL = "mofang.io/job"
 ROLE_LABEL = "mofang.io/role"
 SERVICE_ACCOUNT = "mofang-workload"
+CONTAINER_SECURITY: dict[str, Any] = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+}
+"""Every container we render: what Pod Security ``restricted`` asks of each container."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,7 @@ class Container:
     limits: dict[str, str] = field(default_factory=dict)
     volume_mounts: list[Mount] = field(default_factory=list)
     ports: list[tuple[str, int]] = field(default_factory=list)
+    security_context: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -73,6 +79,7 @@ class Pod:
     affinity: dict[str, Any] | None = None
     restart_policy: str | None = None
     scheduler_name: str = SCHEDULER
+    security_context: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -189,17 +196,34 @@ class TargetContext:
             t.model_dump(exclude_none=True, exclude_defaults=True) | {"key": t.key}
             for t in group.tolerations
         ]
+        for container in containers:
+            container.security_context = dict(CONTAINER_SECURITY)
         return Pod(
-            labels,
-            {QUEUE_ANNOTATION: self.queue},
-            SERVICE_ACCOUNT,
-            dict(group.nodeSelector),
-            tolerations,
-            containers,
-            volumes,
-            affinity,
-            restart_policy,
+            labels=labels,
+            annotations={QUEUE_ANNOTATION: self.queue},
+            service_account=SERVICE_ACCOUNT,
+            node_selector=dict(group.nodeSelector),
+            tolerations=tolerations,
+            containers=containers,
+            volumes=volumes,
+            affinity=affinity,
+            restart_policy=restart_policy,
+            security_context=self.pod_security_context(),
         )
+
+    def pod_security_context(self) -> dict[str, Any]:
+        """Pod-level settings Pod Security ``restricted`` asks for: never root, default seccomp.
+
+        The user is the platform's (``policies.podSecurity``), numeric so the kubelet can verify
+        ``runAsNonRoot`` for images whose USER is a name.
+        """
+        policy = self.platform.spec.policies.podSecurity
+        return {
+            "runAsNonRoot": True,
+            "runAsUser": policy.runAsUser,
+            "runAsGroup": policy.runAsGroup,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        }
 
 
 def run_suffix(*parts: Any) -> str:

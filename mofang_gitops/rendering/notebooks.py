@@ -3,7 +3,8 @@
 A notebook is served at ``https://<host>/notebook/<namespace>/<name>/`` through the platform's
 Istio gateway. Jupyter itself is started with that path as its base URL, so the gateway forwards
 requests unchanged (no rewrite) and every link Jupyter generates leads back through the gateway.
-Jupyter runs without a token: the gateway in front of it is where people authenticate.
+Jupyter runs without a token: only the gateway may connect, and only for the notebook's own
+people, which ``notebook_access`` enforces (AuthorizationPolicy, NetworkPolicy, exec RBAC).
 
 Idle culling has two layers. Jupyter culls idle kernels itself (frees GPU memory while the pod
 lives); the platform culler scales an idle StatefulSet to zero, reading the timeout from an
@@ -19,6 +20,7 @@ from typing import Any
 from mofang_gitops.models import Notebook
 from mofang_gitops.models.quantities import duration_seconds
 from mofang_gitops.rendering.context import Container, Pod, TargetContext
+from mofang_gitops.rendering.notebook_access import INJECT_LABEL, render_access
 from mofang_gitops.validation.placement import effective_policy
 
 ROLE = "notebook"
@@ -93,6 +95,8 @@ def notebook_pod(ctx: TargetContext, notebook: Notebook, prefix: str, idle_secon
     )
     pod = ctx.pod(group, [container], job=notebook.name, role=ROLE, volumes=volumes)
     pod.labels[NOTEBOOK_LABEL] = notebook.name
+    # The sidecar is what enforces the notebook's AuthorizationPolicy.
+    pod.labels[INJECT_LABEL] = "true"
     return pod
 
 
@@ -141,3 +145,4 @@ def _render_notebook(ctx: TargetContext, notebook: Notebook, path: str) -> None:
         service_host=f"{name}.{ctx.namespace}.svc.cluster.local",
         port=SERVICE_PORT,
     )
+    render_access(ctx, notebook, path, selector=selector, port=JUPYTER_PORT, prefix=prefix)

@@ -1,17 +1,63 @@
-"""Project-wide objects of a target: Namespace, RBAC, ServiceAccount, quota, queue, storage."""
+"""Project-wide objects of a target: Namespace, RBAC, ServiceAccount, quota, queue, storage.
+
+Tenancy (README, Security model): the Namespace carries the platform's Pod Security levels; people
+get the read-only ``mofang-member`` Role (no Secrets, no writes: workloads change through git),
+and a Kubernetes ClusterRole only where the platform allows it; an Istio allow-nothing policy
+makes every mesh workload of the namespace deny by default (each notebook allows its people).
+Storage: the project volume, the read-only global volume, and a home volume only for the people
+whose own workloads here mount it (validation proved they agreed). Every CephFS volume uses the
+project's own Ceph identity, whose key the platform keeps in the project's namespace.
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
+from mofang_gitops.models import Notebook, Training
 from mofang_gitops.models.identities import safe_name
 from mofang_gitops.models.naming import user_claim, volume_name
 from mofang_gitops.models.quantities import format_bytes, format_cpu, parse_quantity
+from mofang_gitops.rendering import pipelines
 from mofang_gitops.rendering.context import SERVICE_ACCOUNT, TargetContext
+from mofang_gitops.validation.placement import home_owner
 
-ROLE_CLUSTER_ROLES = {"admin": "admin", "edit": "edit", "view": "view"}
+RBAC = "rbac.authorization.k8s.io/v1"
+MEMBER_ROLE = "mofang-member"
 STORAGE_CLASS = "mofang-cephfs-static"
 """Class name that only pairs our static CephFS PVs with our PVCs (no provisioner behind it)."""
+DEFAULT_DENY = "mofang-default-deny"
+PSA_PREFIX = "pod-security.kubernetes.io/"
+READ = ["get", "list", "watch"]
+MEMBER_RULES: list[tuple[str, list[str], list[str]]] = [
+    (
+        "",
+        [
+            "pods", "pods/log", "services", "endpoints", "configmaps", "events",
+            "persistentvolumeclaims", "resourcequotas", "limitranges", "serviceaccounts",
+        ],
+        READ,
+    ),
+    ("apps", ["statefulsets", "deployments", "replicasets"], READ),
+    ("batch", ["jobs", "cronjobs"], READ),
+    ("events.k8s.io", ["events"], READ),
+    ("networking.k8s.io", ["networkpolicies"], READ),
+    ("rbac.authorization.k8s.io", ["roles", "rolebindings"], READ),
+    (
+        "kubeflow.org",
+        ["mpijobs", "tfjobs", "pytorchjobs", "xgboostjobs", "experiments", "trials", "suggestions"],
+        READ,
+    ),
+    ("ray.io", ["rayjobs", "rayclusters"], READ),
+    ("batch.volcano.sh", ["jobs"], READ),
+    ("scheduling.volcano.sh", ["podgroups"], READ),
+    ("argoproj.io", ["workflows", "workflowtemplates", "cronworkflows"], READ),
+    ("networking.istio.io", ["virtualservices"], READ),
+    ("security.istio.io", ["authorizationpolicies", "requestauthentications"], READ),
+]  # fmt: skip
+"""What every owner and member may do: read the project's objects and logs. No Secrets (the Ceph
+key and the pipeline executor's token live there), no writes, no exec (granted per notebook to
+its owner by the notebooks renderer)."""
 
 
 def render(ctx: TargetContext) -> None:
@@ -29,6 +75,7 @@ def render(ctx: TargetContext) -> None:
         namespace="",
         source=source,
         source_path=path,
+        labels=pod_security_labels(ctx),
     )
     emit(
         "project/serviceaccount.yaml.j2",
@@ -39,18 +86,17 @@ def render(ctx: TargetContext) -> None:
         source=source,
         source_path=path,
     )
-    for user, role in sorted(ctx.project.users().items()):
-        emit(
-            "project/rolebinding.yaml.j2",
-            api_version="rbac.authorization.k8s.io/v1",
-            kind="RoleBinding",
-            name=f"mofang-{role}-{safe_name(user)}",
-            namespace=ctx.namespace,
-            source=source,
-            source_path=path,
-            user=user,
-            cluster_role=ROLE_CLUSTER_ROLES[role],
-        )
+    _render_rbac(ctx, source, path)
+    emit(
+        "project/authorizationpolicy.yaml.j2",
+        api_version="security.istio.io/v1",
+        kind="AuthorizationPolicy",
+        name=DEFAULT_DENY,
+        namespace=ctx.namespace,
+        source=source,
+        source_path=path,
+        policy=None,
+    )
     hard = _hard_limits(ctx)
     emit(
         "project/resourcequota.yaml.j2",
@@ -90,6 +136,70 @@ def render(ctx: TargetContext) -> None:
     _render_storage(ctx, source, path)
 
 
+def pod_security_labels(ctx: TargetContext) -> dict[str, str]:
+    """Pod Security Admission labels from the platform's policy (never from a team's spec)."""
+    policy = ctx.platform.spec.policies.podSecurity
+    labels = {}
+    for mode in ("enforce", "audit", "warn"):
+        labels[f"{PSA_PREFIX}{mode}"] = getattr(policy, mode)
+        labels[f"{PSA_PREFIX}{mode}-version"] = "latest"
+    return labels
+
+
+def _render_rbac(ctx: TargetContext, source: str, path: str) -> None:
+    """The member Role bound to everyone; a ClusterRole per person only where the platform allows.
+
+    Owners count as ``admin``, members as their ``role``. Without the platform's consent nobody
+    gets a ClusterRole, so nobody can create a pod, read a Secret or bypass git.
+    """
+    users = ctx.project.users()
+    allowed = set(ctx.platform.spec.policies.access.clusterRoles)
+
+    def emit(template: str, kind: str, name: str, **values: Any) -> None:
+        ctx.emitter.emit(
+            f"project/{template}",
+            api_version=RBAC,
+            kind=kind,
+            name=name,
+            namespace=ctx.namespace,
+            source=source,
+            source_path=path,
+            **values,
+        )
+
+    emit("role.yaml.j2", "Role", MEMBER_ROLE, rules=[(g, r, v, []) for g, r, v in MEMBER_RULES])
+    emit(
+        "rolebinding.yaml.j2", "RoleBinding", MEMBER_ROLE,
+        role_kind="Role", role=MEMBER_ROLE, users=sorted(users),
+    )  # fmt: skip
+    for user, role in sorted(users.items()):
+        if role in allowed:
+            emit(
+                "rolebinding.yaml.j2", "RoleBinding", f"mofang-{role}-{safe_name(user)}",
+                role_kind="ClusterRole", role=role, users=[user],
+            )  # fmt: skip
+
+
+def home_owners(ctx: TargetContext) -> list[str]:
+    """People whose home a workload rendered in this target mounts (sorted, no duplicates).
+
+    The same workloads the renderers place here: notebooks and trainings on this cluster's
+    groups, pipelines running on this cluster (a training step runs a training placed here).
+    """
+    owners: set[str | None] = set()
+    placed: list[Notebook | Training] = [
+        *(loaded.model for loaded in ctx.resolved.notebooks.values()),
+        *(loaded.model for loaded in ctx.resolved.trainings.values()),
+    ]
+    for workload in placed:
+        if ctx.lands_here(workload, workload.spec.resourceGroup):
+            owners.add(home_owner(workload, ctx.project))
+    for loaded in ctx.resolved.pipelines.values():
+        if pipelines.lands_here(ctx, loaded.model):
+            owners.add(home_owner(loaded.model, ctx.project))
+    return sorted(owner for owner in owners if owner is not None)
+
+
 def _hard_limits(ctx: TargetContext) -> dict[str, str]:
     """ResourceQuota ``hard``: the quota of the groups on this cluster, summed per resource.
 
@@ -118,7 +228,7 @@ def _storage_sizes(ctx: TargetContext) -> dict[str, str]:
     """Size of each PVC we create, by claim name."""
     storage = ctx.platform.spec.storage
     sizes = {"project": ctx.quota.spec.storage if parse_quantity(ctx.quota.spec.storage) else "1Gi"}
-    for user in sorted(ctx.project.users()):
+    for user in home_owners(ctx):
         sizes[user_claim(user)] = storage.userCapacity
     sizes["global"] = storage.globalCapacity
     return sizes
@@ -127,9 +237,12 @@ def _storage_sizes(ctx: TargetContext) -> dict[str, str]:
 def _render_storage(ctx: TargetContext, source: str, path: str) -> None:
     """A static CephFS PV per tier, each bound to its PVC by ``volumeName``.
 
-    PVs are cluster-scoped, so their names carry the namespace (unique per cluster).
+    PVs are cluster-scoped, so their names carry the namespace (unique per cluster). Each mounts
+    only its own directory (``rootPath``) with the project's own Ceph identity: the key is read
+    from a Secret in the project's namespace, which the platform writes and no member can read.
     """
     cephfs = ctx.platform.spec.storage.cephfs
+    secret = cephfs.secret_for(ctx.project.name)
     for claim, size in _storage_sizes(ctx).items():
         if claim == "project":
             ceph_path, read_only = f"{cephfs.rootPath}/project/{ctx.project.name}", False
@@ -155,6 +268,7 @@ def _render_storage(ctx: TargetContext, source: str, path: str) -> None:
             storage_class=STORAGE_CLASS,
             claim=claim,
             claim_namespace=ctx.namespace,
+            secret=secret,
         )
         ctx.emitter.emit(
             "project/persistentvolumeclaim.yaml.j2",

@@ -19,6 +19,7 @@ from mofang_gitops.models import (
     Component,
     Environment,
     Notebook,
+    Person,
     Pipeline,
     Platform,
     Project,
@@ -114,8 +115,10 @@ class Repo:
     projects: dict[str, ProjectSpecs] = field(default_factory=dict)
     components: dict[str, Loaded[Component]] = field(default_factory=dict)
     """Platform-wide pipeline components (``components/``)."""
+    people: dict[str, Loaded[Person]] = field(default_factory=dict)
+    """``people/<identity>.yaml`` by identity: who agreed to share their home with which project."""
     problems: list[Problem] = field(default_factory=list)
-    """Problems outside any project: platform.yaml, environments, stray files."""
+    """Problems outside any project: platform.yaml, environments, people, stray files."""
 
     def all_problems(self) -> list[Problem]:
         """Every problem, sorted by location."""
@@ -199,7 +202,7 @@ def _load_path(repo: Repo, tree: FileTree, path: str, only: set[str] | None) -> 
     parts = path.split("/")
     problems = repo_problem(repo, path)
     if not path.endswith(YAML_SUFFIXES):
-        if parts[0] in ("environments", "components") or (
+        if parts[0] in ("environments", "components", "people") or (
             len(parts) == 4 and parts[2] in WORKLOAD_DIRS
         ):
             problems.append(
@@ -217,8 +220,8 @@ def _load_path(repo: Repo, tree: FileTree, path: str, only: set[str] | None) -> 
                 location=Location(path),
                 message="YAML file outside the platform layout",
                 hint="use platform.yaml, environments/<env>.yaml, components/<name>.yaml, "
-                "projects/<p>/project.yaml, quota.yaml, notebooks/, trainings/, pipelines/ or "
-                "components/",
+                "people/<identity>.yaml, projects/<p>/project.yaml, quota.yaml, notebooks/, "
+                "trainings/, pipelines/ or components/",
             )
         )
         return
@@ -276,6 +279,8 @@ def _expected_kind(parts: list[str]) -> str | None:
         return "Environment"
     if len(parts) == 2 and parts[0] == "components":
         return "Component"
+    if len(parts) == 2 and parts[0] == "people":
+        return "Person"
     if parts[0] != "projects":
         return None
     if len(parts) == 3 and parts[2] in ("project.yaml", "project.yml"):
@@ -409,6 +414,12 @@ def _place(repo: Repo, loaded: Loaded[Any], parts: list[str], problems: list[Pro
             repo.components[model.name] = loaded
         else:
             repo.environments[model.name] = loaded
+        return
+    if parts[0] == "people":
+        if model.name != stem:
+            problems.append(_name_mismatch(loaded, stem, "the file name"))
+            return
+        repo.people[model.name] = loaded
         return
     project_name = parts[1]
     project = _project(repo, project_name)

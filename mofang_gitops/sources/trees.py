@@ -50,7 +50,7 @@ def check_size(path: str, size: int, limit: int = MAX_FILE_BYTES) -> None:
 
 
 SKIP_DIRS = {".git", ".venv", "node_modules", "__pycache__", ".mypy_cache", ".ruff_cache"}
-WALKED_TOPS = ("platform.yaml", "platform.yml", "environments", "components", "projects")
+WALKED_TOPS = ("platform.yaml", "platform.yml", "environments", "components", "people", "projects")
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class DirectoryTree:
         return str(self.root)
 
     def files(self) -> list[tuple[str, bool]]:
-        """Walk ``platform.yaml``, ``environments/``, ``components/``, ``projects/`` (no links)."""
+        """Walk the platform layout (``WALKED_TOPS``) without following links."""
         found: list[tuple[str, bool]] = []
         for top in WALKED_TOPS:
             start = self.root / top

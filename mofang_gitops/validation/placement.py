@@ -118,3 +118,17 @@ def effective_policy(platform: Platform, environment: Environment | None) -> Eff
     if overrides.training:
         training = training.model_copy(update=overrides.training.model_dump(exclude_none=True))
     return EffectivePolicy(notebook, training, overrides.onViolation or base.onViolation)
+
+
+def home_owner(workload: Workload, project: Project) -> str | None:
+    """Whose home the workload's ``user`` mount is, or None when it mounts no home.
+
+    A notebook mounts its owner's; a training its ``owner``'s, else the first project owner's; a
+    pipeline (no owner field) the first project owner's. Rendering mounts exactly this person's
+    volume, and validation refuses it unless that person agreed (``validation.homes``).
+    """
+    spec = getattr(workload, "spec", None)
+    if spec is None or "user" not in spec.mounts:
+        return None
+    owner: str | None = getattr(spec, "owner", None)
+    return owner or project.spec.owners[0]

@@ -41,10 +41,13 @@ class Validation:
         """Whether platform.yaml and every environment are valid.
 
         A broken shared component is not a platform error: only the pipelines that use it fail
-        (each reports the component as unusable), every other workload still renders.
+        (each reports the component as unusable), every other workload still renders. A broken
+        ``people/`` file blocks nobody else either: that person simply has not agreed to anything,
+        so only workloads mounting their home are refused.
         """
         return self.repo.platform is not None and not any(
-            p.is_error and not p.location.path.startswith(("projects/", "components/"))
+            p.is_error
+            and not p.location.path.startswith(("projects/", "components/", "people/"))
             for p in self.problems
         )
 

@@ -28,6 +28,7 @@ from mofang_gitops.validation.context import (
     check_placement,
     check_unique_names,
 )
+from mofang_gitops.validation.homes import check_homes
 from mofang_gitops.validation.pipelines import check_pipeline, usable_components
 from mofang_gitops.validation.placement import (
     TENSORBOARD_IMAGE,
@@ -69,6 +70,7 @@ def resolve_project_workloads(
     components = usable_components(ctx)
     for pipeline in specs.pipelines.values():
         check_pipeline(ctx, pipeline, components)
+    check_homes(ctx)
     return ResolvedProject(
         name=specs.name,
         project=specs.project.model,

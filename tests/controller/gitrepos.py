@@ -6,7 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.scenarios import build_repo
+from tests.scenarios import build_repo, grant_homes
 
 TWO_PROJECTS_NOTE = "vision (from minimal) and nlp (a copy of vision without workloads)"
 
@@ -43,6 +43,7 @@ class Remote:
         for doc in ("project.yaml", "quota.yaml"):
             text = (self.work / "projects/vision" / doc).read_text()
             (target / doc).write_text(text.replace("{name: vision}", f"{{name: {name}}}"))
+        grant_homes(self.work, name)
 
     def write(self, path: str, text: str) -> None:
         file = self.work / path

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from mofang_gitops.cli import main
+from tests.scenarios import grant_homes
 
 MINIMAL = Path(__file__).parent.parent / "testdata" / "minimal"
 GIT_ENV = {
@@ -69,6 +70,7 @@ def copy_project(root: Path, source: str, name: str) -> None:
     shutil.copytree(root / "projects" / source, root / "projects" / name)
     for path in (root / "projects" / name).rglob("*.yaml"):
         path.write_text(path.read_text().replace(f"{{name: {source}}}", f"{{name: {name}}}"))
+    grant_homes(root, name)
 
 
 def init_repo(root: Path) -> GitRepo:

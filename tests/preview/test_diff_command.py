@@ -65,6 +65,8 @@ def test_a_rename_shows_as_delete_and_create(cli: Cli, two_project_repo: GitRepo
     two_project_repo.git("mv", "projects/nlp", "projects/speech")
     for name in ("project", "quota"):
         two_project_repo.replace(f"projects/speech/{name}.yaml", "{name: nlp}", "{name: speech}")
+    for person in ("alice", "bob"):
+        two_project_repo.replace(f"people/{person}.yaml", "vision, nlp", "vision, speech")
     head = two_project_repo.commit("rename nlp to speech")
     result = cli(two_project_repo, "diff", "--base", base, "--head", head, "-o", "json")
     assert result.code == 1, result.err
@@ -122,14 +124,23 @@ def test_working_tree_head_sees_uncommitted_and_untracked_files(
     cli: Cli, minimal_repo: GitRepo
 ) -> None:
     minimal_repo.replace(
-        "projects/vision/project.yaml", "{user: carol, role: view}", "{user: carol, role: edit}"
+        "projects/vision/project.yaml",
+        "{user: carol, role: view}",
+        "{user: carol, role: view}, {user: dave}",
     )
+    for path in ("people/bob.yaml", "projects/vision/notebooks/bob-dev.yaml"):
+        minimal_repo.write(
+            path.replace("bob", "dave"), minimal_repo.read(path).replace("bob", "dave")
+        )
     result = cli(minimal_repo, "diff", "--base", "HEAD", "--format", "json")
     assert result.code == 1, result.err
     data = json.loads(result.out)
     assert data["head"] == "working tree"
-    assert ("deleted", "RoleBinding/vision/mofang-view-carol") in _objects(data, "vision")
-    assert ("created", "RoleBinding/vision/mofang-edit-carol") in _objects(data, "vision")
+    objects = _objects(data, "vision")
+    assert ("changed", "RoleBinding/vision/mofang-member") in objects
+    assert ("created", "StatefulSet/vision/dave-dev") in objects
+    # dave's untracked consent file is read too: his home volume is created for his notebook.
+    assert ("created", "PersistentVolumeClaim/vision/user-dave") in objects
 
 
 def test_filters_restrict_the_preview_and_unknown_names_are_usage_errors(

@@ -54,7 +54,9 @@ def test_git_tree_walks_only_the_platform_layout(minimal_repo: GitRepo) -> None:
     minimal_repo.commit("other files")
     with GitTree(minimal_repo.root, "HEAD") as tree:
         paths = [p for p, _ in tree.files()]
-    assert all(p.startswith(("platform.yaml", "environments/", "projects/")) for p in paths)
+    assert all(
+        p.startswith(("platform.yaml", "environments/", "people/", "projects/")) for p in paths
+    )
 
 
 def test_git_tree_of_a_platform_in_a_subdirectory(tmp_path: Path) -> None:

@@ -17,6 +17,10 @@ from mofang_gitops.validation.repository import Validation
 from tests.scenarios import build_repo, validate_dir
 
 NOTEBOOK = "projects/vision/notebooks/bob-dev.yaml"
+CAROL_ALLOWS_VISION = (
+    "apiVersion: mofang.io/v1alpha1\nkind: Person\nmetadata: {name: carol}\n"
+    "spec: {home: {projects: [vision]}}\n"
+)
 
 
 def _validate(tmp_path: Path, files: dict[str, str] | None = None) -> Validation:
@@ -73,7 +77,15 @@ def _keys(value: Any) -> Iterator[str]:
 
 def test_notebook_objects_match_snapshot(tmp_path: Path, snapshot: Any) -> None:
     manifests = _notebook_objects(_render(tmp_path))
-    assert [m.ref.kind for m in manifests] == ["StatefulSet", "Service", "VirtualService"]
+    assert [m.ref.kind for m in manifests] == [
+        "StatefulSet",
+        "Service",
+        "VirtualService",
+        "AuthorizationPolicy",
+        "NetworkPolicy",
+        "Role",
+        "RoleBinding",
+    ]
     assert "---\n".join(m.text for m in manifests) == snapshot
 
 
@@ -121,7 +133,10 @@ def test_cpu_notebook_asks_for_no_gpu(tmp_path: Path) -> None:
 
 
 def test_user_tier_mounts_the_owners_volume(tmp_path: Path) -> None:
-    files = {NOTEBOOK: _notebook_yaml(owner="carol", mounts="[user]")}
+    files = {
+        NOTEBOOK: _notebook_yaml(owner="carol", mounts="[user]"),
+        "people/carol.yaml": CAROL_ALLOWS_VISION,
+    }
     sts = _one(_notebook_objects(_render(tmp_path, files)), "StatefulSet")
     pod = sts["spec"]["template"]["spec"]
     assert pod["volumes"] == [

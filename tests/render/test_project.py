@@ -25,7 +25,9 @@ from tests.scenarios import build_repo, validate_dir
 PROJECT_KINDS = [
     "Namespace",
     "ServiceAccount",
+    "Role",
     "RoleBinding",
+    "AuthorizationPolicy",
     "ResourceQuota",
     "LimitRange",
     "Queue",
@@ -106,20 +108,52 @@ def test_namespace_follows_the_environment_pattern(tmp_path: Path) -> None:
     assert _one(target, "Queue")["metadata"]["name"] == "team-vision-prod"
 
 
-def test_each_user_is_bound_to_the_cluster_role_of_their_role(central: RenderedTarget) -> None:
-    bindings = {
-        b["subjects"][0]["name"]: (b["roleRef"], b["subjects"])
+def test_everyone_gets_the_read_only_member_role_and_no_cluster_role(
+    central: RenderedTarget,
+) -> None:
+    (binding,) = _bodies(central, "RoleBinding")
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": "mofang-member",
+    }
+    assert [s["name"] for s in binding["subjects"]] == ["alice", "bob", "carol"]
+    assert {s["kind"] for s in binding["subjects"]} == {"User"}
+    (role,) = _bodies(central, "Role")
+    assert role["metadata"]["name"] == "mofang-member"
+    granted = {
+        (group, resource, verb)
+        for rule in role["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+    assert ("", "pods/log", "get") in granted
+    assert ("argoproj.io", "workflows", "list") in granted
+    assert {verb for _, _, verb in granted} == {"get", "list", "watch"}
+    assert not {r for _, r, _ in granted} & {"secrets", "pods/exec", "pods/portforward", "*"}
+
+
+def test_the_platform_may_grant_cluster_roles_by_member_role(tmp_path: Path) -> None:
+    platform = (build_repo(tmp_path / "x") / "platform.yaml").read_text()
+    platform = platform.replace(
+        "  policies:\n", "  policies:\n    access: {clusterRoles: [view, edit]}\n"
+    )
+    central = _targets(tmp_path, files={"platform.yaml": platform})["prod/central/vision"]
+    refs = {
+        b["metadata"]["name"]: (
+            b["roleRef"]["kind"],
+            b["roleRef"]["name"],
+            b["subjects"][0]["name"],
+        )
         for b in _bodies(central, "RoleBinding")
     }
-    assert set(bindings) == {"alice", "bob", "carol"}
-    for user, role in {"alice": "admin", "bob": "edit", "carol": "view"}.items():
-        role_ref, subjects = bindings[user]
-        assert role_ref == {
-            "apiGroup": "rbac.authorization.k8s.io",
-            "kind": "ClusterRole",
-            "name": role,
-        }
-        assert subjects == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]
+    # alice owns the project (admin, not allowed here); bob is edit, carol view.
+    assert refs == {
+        "mofang-member": ("Role", "mofang-member", "alice"),
+        "mofang-edit-bob": ("ClusterRole", "edit", "bob"),
+        "mofang-view-carol": ("ClusterRole", "view", "carol"),
+    }
 
 
 def test_workloads_get_one_service_account(central: RenderedTarget) -> None:
@@ -135,9 +169,10 @@ def test_resource_quota_sums_the_clusters_groups_with_the_gpu_resource_name(
     assert hard["requests.cpu"] == Decimal(32 + 16)
     assert hard["requests.memory"] == parse_quantity("256Gi") + parse_quantity("64Gi")
     assert hard["requests.nvidia.com/gpu"] == 8
-    # The project volume, three user volumes and the global one: our own claims always fit.
+    # The project volume, the homes of alice (resnet50) and bob (bob-dev) and the global one:
+    # our own claims always fit. carol mounts nothing here, so she has no volume.
     assert hard["requests.storage"] == sum(
-        parse_quantity(q) for q in ("1Ti", "100Gi", "100Gi", "100Gi", "10Ti")
+        parse_quantity(q) for q in ("1Ti", "100Gi", "100Gi", "10Ti")
     )
 
 
@@ -173,7 +208,6 @@ def test_queue_capability_weight_and_reclaim_come_from_the_quota(central: Render
         ("project", "/mofang/project/vision", "1Ti", False),
         ("user-alice", "/mofang/user/alice", "100Gi", False),
         ("user-bob", "/mofang/user/bob", "100Gi", False),
-        ("user-carol", "/mofang/user/carol", "100Gi", False),
         ("global", "/mofang/global", "10Ti", True),
     ],
 )
@@ -198,7 +232,23 @@ def test_each_storage_tier_is_a_cephfs_volume_bound_to_its_claim(
     csi = pv["spec"]["csi"]
     assert csi["volumeAttributes"]["rootPath"] == ceph_path
     assert csi["readOnly"] is read_only
+    # The project's own Ceph identity, its key in the project's namespace (never in git).
+    assert csi["nodeStageSecretRef"] == {"name": "ceph-vision", "namespace": "vision"}
     assert "namespace" not in pv["metadata"]
+
+
+def test_homes_exist_only_for_people_whose_own_workloads_here_mount_them(
+    central: RenderedTarget,
+) -> None:
+    claims = {b["metadata"]["name"] for b in _bodies(central, "PersistentVolumeClaim")}
+    assert claims == {"project", "global", "user-alice", "user-bob"}
+    mounted = {
+        volume["persistentVolumeClaim"]["claimName"]
+        for m in central.manifests
+        if m.ref.kind == "StatefulSet"
+        for volume in m.body["spec"]["template"]["spec"]["volumes"]
+    }
+    assert mounted == {"project", "global", "user-bob"}
 
 
 def test_edge_cluster_gets_only_its_groups(tmp_path: Path) -> None:
@@ -219,10 +269,9 @@ def test_edge_cluster_gets_only_its_groups(tmp_path: Path) -> None:
     }
     assert "requests.volcano.sh/vgpu-number" not in _one(central, "ResourceQuota")["spec"]["hard"]
     # The project's own objects exist in both clusters; workloads only where their group lives.
+    # (Homes differ: carol's notebook is on the edge, bob's and alice's workloads central.)
     for target in (edge, central):
-        assert [m.ref.kind for m in _project_objects(target)] == [
-            m.ref.kind for m in _project_objects(central)
-        ]
+        assert list(dict.fromkeys(m.ref.kind for m in _project_objects(target))) == PROJECT_KINDS
     edge_workloads = {m.source for m in edge.manifests if m.source.startswith("Notebook.")}
     central_workloads = {m.source for m in central.manifests if m.source.startswith("Notebook.")}
     assert edge_workloads == {"Notebook.carol-edge"}
