@@ -3,8 +3,11 @@
 Each project's owners must review changes to ``projects/<p>/`` (its own components included); the
 platform team reviews platform-wide files, the shared ``components/``, and everything else, and
 every project's ``quota.yaml``: a team that could approve its own quota could take the capacity
-other teams rely on (issue 12, item 6). Generated, never edited by hand: CI runs ``--check``, so a
-change of owners in ``project.yaml`` and the review rule it implies land in one commit.
+other teams rely on (issue 12, item 6). Each person alone (with the platform team) reviews
+``people/<name>.yaml``, their consent to share their home, so no project owner can agree for
+them; new people files go to the platform team. Generated, never edited by hand: CI runs
+``--check``, so a change of owners in ``project.yaml`` and the review rule it implies land in one
+commit.
 """
 
 from __future__ import annotations
@@ -78,6 +81,13 @@ def generate_codeowners(repo: Repo, platform_team: str) -> str:
                 "e-mail address"
             )
         lines.append(f"/projects/{name}/ {' '.join(owners) or platform_team}")
+    # people/ never overlaps projects/, so its rules may come before the quota rule.
+    lines.append(f"/people/ {platform_team}")
+    for person in sorted(repo.people.values(), key=lambda loaded: loaded.name):
+        owner = codeowner(person.model.identity)
+        if not owner:
+            lines.append(f"# /people/{person.name}.yaml: {person.model.identity} has no handle")
+        lines.append(f"/people/{person.name}.yaml {owner} {platform_team}".replace("  ", " "))
     # Last, so it wins over the project rules above: quotas share capacity between teams.
     lines.append(f"/projects/*/quota.yaml {platform_team}")
     return "\n".join(lines) + "\n"

@@ -36,7 +36,7 @@ def check_identity(value: str) -> str:
     """``value`` when it is an identity we accept; ValueError saying why not otherwise.
 
     Printable, no whitespace, at most 128 characters; nothing that could smuggle a path
-    (``/``, a backslash, ``..``) and no ``system:`` names (Kubernetes' own users and groups).
+    (``/``, a backslash, ``..``), no ``*`` (an Istio policy wildcard) and no ``system:`` names (Kubernetes' own users and groups).
     """
     if not value:
         raise InvalidValueError("a user identity cannot be empty", _HINT)
@@ -49,7 +49,9 @@ def check_identity(value: str) -> str:
         raise InvalidValueError(
             f"user identity {value!r} contains {bad!r} (whitespace or control)", _HINT
         )
-    for token in ("/", "\\", ".."):
+    # "*" is a wildcard in Istio AuthorizationPolicy values: an owner named "*" (or "a*") would
+    # open their notebooks to other people.
+    for token in ("/", "\\", "..", "*"):
         if token in value:
             raise InvalidValueError(f"user identity {value!r} contains {token!r}", _HINT)
     if value.lower().startswith(_RESERVED_PREFIX):

@@ -116,7 +116,7 @@ class Repo:
     components: dict[str, Loaded[Component]] = field(default_factory=dict)
     """Platform-wide pipeline components (``components/``)."""
     people: dict[str, Loaded[Person]] = field(default_factory=dict)
-    """``people/<identity>.yaml`` by identity: who agreed to share their home with which project."""
+    """``people/<name>.yaml`` by exact identity: who agreed to share their home with which project."""
     problems: list[Problem] = field(default_factory=list)
     """Problems outside any project: platform.yaml, environments, people, stray files."""
 
@@ -419,7 +419,7 @@ def _place(repo: Repo, loaded: Loaded[Any], parts: list[str], problems: list[Pro
         if model.name != stem:
             problems.append(_name_mismatch(loaded, stem, "the file name"))
             return
-        repo.people[model.name] = loaded
+        repo.people[model.identity] = loaded
         return
     project_name = parts[1]
     project = _project(repo, project_name)

@@ -70,3 +70,19 @@ def test_idp_identities_become_handles_emails_or_a_comment(
     # li_si is no GitHub handle: said in a comment, and the platform team reviews instead.
     assert "/projects/vision/ @acme/ml-platform" in lines
     assert any(line.startswith("# /projects/vision/: li_si") for line in lines)
+
+
+def test_each_persons_file_is_owned_by_that_person_and_the_platform_only(
+    cli: Cli, minimal_repo: GitRepo
+) -> None:
+    assert cli(minimal_repo, "codeowners", "--platform-team", "@acme/ml-platform").code == 0
+    lines = minimal_repo.read(".github/CODEOWNERS").splitlines()
+    assert "/people/alice.yaml @alice @acme/ml-platform" in lines
+    assert "/people/bob.yaml @bob @acme/ml-platform" in lines
+    # A new person's file (not listed yet) falls to the platform team, never to a project owner.
+    assert "/people/ @acme/ml-platform" in lines
+    assert lines.index("/people/ @acme/ml-platform") < lines.index(
+        "/people/bob.yaml @bob @acme/ml-platform"
+    )
+    # bob's consent is not in any project's directory, so vision's owner alice cannot approve it.
+    assert not any(line.startswith("/people/bob.yaml") and "@alice" in line for line in lines)
