@@ -233,13 +233,18 @@ def api_call(
     content_type: str = "application/json",
     token: str | None = None,
     timeout: float = 60,
+    impersonate: str | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """Send one request to the API server; return the HTTP status and the decoded JSON body.
 
     HTTP errors come back as their status (a 403 or 422 is an answer); only transport failures
-    raise (``OSError``). Non-JSON bodies are returned as ``{"text": ...}``.
+    raise (``OSError``). Non-JSON bodies are returned as ``{"text": ...}``. ``impersonate`` sends
+    the request as that user (``kubectl --as``: the admin may impersonate anyone; the server adds
+    ``system:authenticated``), so RBAC and admission judge it as theirs.
     """
     headers = {"Authorization": f"Bearer {token or cp.admin_token}", "Accept": "application/json"}
+    if impersonate is not None:
+        headers["Impersonate-User"] = impersonate
     if body is not None:
         headers["Content-Type"] = content_type
     request = urllib.request.Request(cp.server + path, body, headers, method=method)
