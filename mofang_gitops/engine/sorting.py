@@ -23,7 +23,8 @@ class Stage(IntEnum):
     CLUSTER = 0
     """Namespaces, CRDs and other cluster-scoped objects (Volcano Queue, PersistentVolume)."""
     CONFIG = 1
-    """Namespaced configuration: ServiceAccount, RBAC, quota, claims, ConfigMaps, Secrets."""
+    """Namespaced configuration: ServiceAccount, RBAC, quota, claims, ConfigMaps, Secrets, and
+    network and mesh access policies."""
     SERVICES = 2
     WORKLOADS = 3
     """StatefulSets, training jobs, Katib experiments, Argo templates and runs, and the rest."""
@@ -46,11 +47,14 @@ _CONFIG_KINDS = frozenset(
         "Secret",
         "NetworkPolicy",
         "PodDisruptionBudget",
+        # Access policies exist before the workloads they protect (and are pruned after them):
+        # a notebook never serves a moment without its AuthorizationPolicy.
+        "AuthorizationPolicy",
+        "RequestAuthentication",
+        "PeerAuthentication",
     }
 )
-_ROUTING_KINDS = frozenset(
-    {"VirtualService", "DestinationRule", "Gateway", "Ingress", "HTTPRoute", "AuthorizationPolicy"}
-)
+_ROUTING_KINDS = frozenset({"VirtualService", "DestinationRule", "Gateway", "Ingress", "HTTPRoute"})
 
 
 def stage_of(ref: ObjectRef) -> Stage:

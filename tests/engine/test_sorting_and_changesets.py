@@ -31,6 +31,9 @@ def test_stages_put_namespaces_and_cluster_objects_first_and_routes_last():
         "PersistentVolumeClaim",
         "ConfigMap",
         "Secret",
+        "NetworkPolicy",
+        "AuthorizationPolicy",
+        "RequestAuthentication",
     ):
         assert stage_of(ref(kind)) is Stage.CONFIG
     assert stage_of(ref("Service")) is Stage.SERVICES
