@@ -74,12 +74,8 @@ def render_tenant(
     root = build_repo(tmp_path)
     env = root / "environments/prod.yaml"
     text = env.read_text()
-    env.write_text(
-        text.replace(
-            "spec: {clusters: [central]}",
-            'spec: {clusters: [central], namespace: "' + prefix + '-{project}"}',
-        )
-    )
+    assert 'namespace: "{project}"' in text
+    env.write_text(text.replace('namespace: "{project}"', f'namespace: "{prefix}-{{project}}"'))
     (root / "projects/vision/notebooks/carol-nb.yaml").write_text(CAROL_NOTEBOOK)
     for relative, content in (extra or {}).items():
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
@@ -116,7 +112,7 @@ def tenant(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory
         changes = ResourceManager({"central": cluster}).apply([target])
     finally:
         cluster.close()
-    failed = [f"{entry.id}: {entry.reason}" for entry in changes.failed()]
+    failed = [f"{entry.id}: {entry.reason}" for entry in changes.failed]
     assert not failed, failed
     for name in ("bob-dev", "carol-nb"):
         status, answer = api_call(
