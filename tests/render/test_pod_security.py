@@ -3,12 +3,12 @@ its own target renders (homes exist exactly where a workload of their person mou
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from mofang_gitops.manifests import RenderedTarget
 from mofang_gitops.rendering import render_repo
@@ -28,12 +28,12 @@ def example() -> list[RenderedTarget]:
 
 
 def _bodies(value: Any) -> Iterator[dict[str, Any]]:
-    """Every mapping inside ``value``, also inside Argo resource steps' JSON manifests."""
+    """Every mapping inside ``value``, also inside Argo resource steps' manifests (text)."""
     if isinstance(value, dict):
         yield value
         for key, item in value.items():
-            if key == "manifest" and isinstance(item, str) and item.startswith("{"):
-                yield from _bodies(json.loads(item))
+            if key == "manifest" and isinstance(item, str):
+                yield from _bodies(yaml.safe_load(item))
             else:
                 yield from _bodies(item)
     elif isinstance(value, list):
