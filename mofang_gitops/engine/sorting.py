@@ -23,12 +23,15 @@ class Stage(IntEnum):
     CLUSTER = 0
     """Namespaces, CRDs and other cluster-scoped objects (Volcano Queue, PersistentVolume)."""
     CONFIG = 1
-    """Namespaced configuration: ServiceAccount, RBAC, quota, claims, ConfigMaps, Secrets, and
+    """Namespaced configuration: ServiceAccount, Roles, quota, claims, ConfigMaps, Secrets, and
     network and mesh access policies."""
-    SERVICES = 2
-    WORKLOADS = 3
+    BINDINGS = 2
+    """RoleBindings, once the Roles they name exist: binding a Role is checked against the
+    rights it grants (RBAC escalation check), which needs the Role."""
+    SERVICES = 3
+    WORKLOADS = 4
     """StatefulSets, training jobs, Katib experiments, Argo templates and runs, and the rest."""
-    ROUTING = 4
+    ROUTING = 5
     """Istio VirtualServices and other routes that point at Services."""
 
     def __str__(self) -> str:
@@ -39,7 +42,6 @@ _CONFIG_KINDS = frozenset(
     {
         "ServiceAccount",
         "Role",
-        "RoleBinding",
         "ResourceQuota",
         "LimitRange",
         "PersistentVolumeClaim",
@@ -63,6 +65,8 @@ def stage_of(ref: ObjectRef) -> Stage:
         return Stage.CLUSTER
     if ref.kind in _CONFIG_KINDS:
         return Stage.CONFIG
+    if ref.kind == "RoleBinding":
+        return Stage.BINDINGS
     if ref.kind == "Service":
         return Stage.SERVICES
     if ref.kind in _ROUTING_KINDS:

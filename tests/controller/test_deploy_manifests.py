@@ -213,6 +213,12 @@ def test_the_controller_account_may_apply_the_whole_example(kubectl, tmp_path, u
     namespaces = tmp_path / "namespaces.yaml"
     namespaces.write_text("---\n".join(m.text for m in manifests if m.ref.kind == "Namespace"))
     apply(kubectl, namespaces)  # for real, as admin: namespaced dry runs need them
+    # Roles for real, as the controller (its own escalation check: it must hold what they
+    # grant); the engine applies them a stage before the RoleBindings that name them.
+    roles = tmp_path / "roles.yaml"
+    roles.write_text("---\n".join(m.text for m in manifests if m.ref.kind == "Role"))
+    kubectl("apply", "--server-side", "--field-manager=mofang-gitops", f"--as={ACCOUNT}",
+            "-f", str(roles))  # fmt: skip
     others = tmp_path / "objects.yaml"
     others.write_text("---\n".join(m.text for m in manifests if m.ref.kind != "Namespace"))
     kubectl("apply", "--server-side", "--field-manager=mofang-gitops", "--dry-run=server",

@@ -25,7 +25,7 @@ def test_stages_put_namespaces_and_cluster_objects_first_and_routes_last():
     assert stage_of(ref("PersistentVolume", "")) is Stage.CLUSTER
     for kind in (
         "ServiceAccount",
-        "RoleBinding",
+        "Role",
         "ResourceQuota",
         "LimitRange",
         "PersistentVolumeClaim",
@@ -36,6 +36,8 @@ def test_stages_put_namespaces_and_cluster_objects_first_and_routes_last():
         "RequestAuthentication",
     ):
         assert stage_of(ref(kind)) is Stage.CONFIG
+    assert stage_of(ref("RoleBinding")) is Stage.BINDINGS
+    assert Stage.CONFIG < Stage.BINDINGS < Stage.SERVICES
     assert stage_of(ref("Service")) is Stage.SERVICES
     for kind in (
         "StatefulSet",
