@@ -119,5 +119,5 @@ def tenant(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory
             control_plane, "POST", f"/api/v1/namespaces/{target.namespace}/pods",
             json.dumps(notebook_pod(target, name)).encode(),
         )  # fmt: skip
-        assert status == 201, answer
+        assert status == 201, answer.get("message", answer)
     return Tenant(control_plane, target.namespace, target)
