@@ -36,7 +36,8 @@ def check_identity(value: str) -> str:
     """``value`` when it is an identity we accept; ValueError saying why not otherwise.
 
     Printable, no whitespace, at most 128 characters; nothing that could smuggle a path
-    (``/``, a backslash, ``..``), no ``*`` (an Istio policy wildcard) and no ``system:`` names (Kubernetes' own users and groups).
+    (``/``, a backslash, ``..``), no ``*`` (an Istio policy wildcard) and no ``system:`` names
+    (Kubernetes' own users and groups).
     """
     if not value:
         raise InvalidValueError("a user identity cannot be empty", _HINT)

@@ -116,7 +116,7 @@ class Repo:
     components: dict[str, Loaded[Component]] = field(default_factory=dict)
     """Platform-wide pipeline components (``components/``)."""
     people: dict[str, Loaded[Person]] = field(default_factory=dict)
-    """``people/<name>.yaml`` by exact identity: who agreed to share their home with which project."""
+    """``people/<name>.yaml`` by exact identity: who lets which projects mount their home."""
     problems: list[Problem] = field(default_factory=list)
     """Problems outside any project: platform.yaml, environments, people, stray files."""
 

@@ -46,8 +46,7 @@ class Validation:
         so only workloads mounting their home are refused.
         """
         return self.repo.platform is not None and not any(
-            p.is_error
-            and not p.location.path.startswith(("projects/", "components/", "people/"))
+            p.is_error and not p.location.path.startswith(("projects/", "components/", "people/"))
             for p in self.problems
         )
 

@@ -47,7 +47,7 @@ HOSTILE_SPECS = {
 """What the security review did as a member with ``edit``: node root, then the Ceph key."""
 PSA_REASON = {
     "privileged": "privileged",
-    "hostPath /": "uses restricted volume type \"hostPath\"",
+    "hostPath /": 'uses restricted volume type "hostPath"',
     "hostNetwork": "host namespaces",
     "hostPID": "host namespaces",
 }
