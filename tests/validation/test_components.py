@@ -98,7 +98,19 @@ def test_input_values_are_data_never_placeholders_or_yaml(tmp_path: Path) -> Non
     literal = "{{inputs.limit}} {{workflow.name}}\n  hostNetwork: true"
     assert container["command"][3] == f"--table={literal}"
     assert container["env"] == [{"name": "EXPORT_TABLE", "value": literal}]
-    assert set(container) == {"image", "command", "args", "env", "resources", "volumeMounts"}
+    assert set(container) == {
+        "image",
+        "command",
+        "args",
+        "env",
+        "resources",
+        "volumeMounts",
+        "securityContext",
+    }
+    assert container["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+    }
     assert "hostNetwork" not in yaml.safe_dump({k: v for k, v in step.items() if k != "container"})
 
 
