@@ -194,7 +194,8 @@ def test_cluster_role_grants_nothing_more(kubectl, admin):
     assert not allowed(
         admin, "bind", "rbac.authorization.k8s.io", "clusterroles", name="cluster-admin"
     )
-    assert allowed(admin, "bind", "rbac.authorization.k8s.io", "clusterroles", name="edit")
+    # The render binds no ClusterRole unless the platform allows one (policies.access).
+    assert not allowed(admin, "bind", "rbac.authorization.k8s.io", "clusterroles", name="edit")
     assert not allowed(admin, "escalate", "rbac.authorization.k8s.io", "clusterroles", name="admin")
     assert not allowed(admin, "escalate", "rbac.authorization.k8s.io", "roles", "p", "other-role")
     assert not allowed(admin, "update", "rbac.authorization.k8s.io", "clusterroles", name="admin")
