@@ -243,7 +243,9 @@ def test_cluster_role_holds_nothing_the_render_does_not_need(admin, tmp_path):
     it renders (RBAC lets us grant only what we hold), Events, or a name it binds or writes."""
     # The example, plus one training of every framework (kinds the example does not use).
     scenario = validate_dir(build_repo(tmp_path / "trainings", "render-trainings"))
-    targets = [*example_targets(tmp_path, "narrow"), *render_repo(scenario)]
+    # And a platform in jwt mode (RequestAuthentication per notebook; the example uses a header).
+    jwt = validate_dir(build_repo(tmp_path / "jwt", "render-jwt"))
+    targets = [*example_targets(tmp_path, "narrow"), *render_repo(scenario), *render_repo(jwt)]
     manifests = [m for t in targets for m in t.manifests]
     applied = set()
     for m in manifests:
