@@ -22,7 +22,7 @@ def repo(tmp_path: Path) -> Path:
     root = tmp_path / "platform"
     root.mkdir()
     shutil.copy(EXAMPLE / "platform.yaml", root)
-    for folder in ("environments", "projects", "components"):
+    for folder in ("environments", "people", "projects", "components"):
         shutil.copytree(EXAMPLE / folder, root / folder)
     return root
 
