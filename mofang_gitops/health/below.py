@@ -173,6 +173,8 @@ def event_problem(events: Sequence[Mapping[str, Any]], names: Iterable[str]) -> 
         return None
     event = latest[1]
     message = one_line(event.get("message"))
+    if "status unknown for quota" in message:  # usage not computed yet: resolves by itself
+        return Problem(Health.PROGRESSING, f"waiting for quota usage: {message}")
     if "exceeded quota" in message:
         return Problem(Health.DEGRADED, f"refused by quota: {message}")
     return Problem(Health.DEGRADED, f"{event.get('reason')}: {message}")

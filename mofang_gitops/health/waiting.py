@@ -1,7 +1,8 @@
 """Waiting for what an apply changed to become healthy (``apply --wait``).
 
 Each poll is one health read (the same LISTs as ``status``), never a GET per object. Done when
-every watched object is Healthy (a one-shot run: Succeeded) or Suspended (what git asked for);
+every watched object is Healthy (a one-shot run: Succeeded), Suspended (what git asked for) or
+Unknown (no controller reports on it);
 a Degraded object ends the wait at once, with its reason, since waiting longer would only delay
 the bad news; the timeout ends it otherwise.
 """
@@ -14,7 +15,9 @@ from dataclasses import dataclass
 
 from mofang_gitops.health.model import Health, ObjectHealth, TargetHealth
 
-DONE = frozenset({Health.HEALTHY, Health.SUSPENDED})
+DONE = frozenset({Health.HEALTHY, Health.SUSPENDED, Health.UNKNOWN})
+"""Unknown is done too: nothing reports on it (a Queue without Volcano), so waiting cannot help;
+``apply --wait`` still prints it."""
 WatchKey = tuple[str, str, str, str]
 """``(cluster, kind, namespace, name)``."""
 
