@@ -41,7 +41,7 @@ spec:
       nodeSelector: {{mofang.io/resource-group: cpu}}
       capacity: {{cpu: "512", memory: 4Ti}}
   storage:
-    cephfs: {{monitors: ["10.0.0.1:6789"], user: admin, secretRef: ceph-secret, rootPath: /mofang}}
+    cephfs: {{monitors: ["10.0.0.1:6789"], rootPath: /mofang}}
   ingress: {{gateway: istio-system/mofang-gateway, host: ml.example.com}}
   images:
     jupyter: {{image: registry.example.com/mofang/jupyter:2.4}}
