@@ -26,6 +26,7 @@ from mofang_gitops.controller.loop import Controller
 from mofang_gitops.controller.metrics import CONTENT_TYPE
 from mofang_gitops.controller.serving import HttpLimits, Listener, StartResponse
 from mofang_gitops.controller.webhooks import NOT_FOUND, REPLAYED, WebhookReceiver
+from mofang_gitops.web import SECURITY_HEADERS, Response, Site
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,8 @@ class ControllerServer:
         self.public = Listener(address, self._public_app, limits, "http")
         internal_limits = replace(limits, threads=2, connection_limit=64)
         self.internal = Listener(internal_address, self._internal_app, internal_limits, "http-int")
+        board = controller.board
+        self.site = Site(board.snapshot, board.objects)
 
     @property
     def url(self) -> str:
@@ -129,18 +132,37 @@ class ControllerServer:
 
     def _internal_app(self, environ: dict[str, Any], start: StartResponse) -> Iterable[bytes]:
         path, method = str(environ.get("PATH_INFO", "")), environ.get("REQUEST_METHOD")
-        if method != "GET":
-            return _json(start, 405, {"error": "only GET is served here"})
+        if method not in ("GET", "HEAD"):
+            start("405 Method Not Allowed", [("Allow", "GET, HEAD"), ("Content-Length", "0")])
+            return [b""]
+        if method == "HEAD":  # the same headers as GET, no body
+            sent = list(self._internal_app({**environ, "REQUEST_METHOD": "GET"}, start))
+            return [b""] if sent else []
         answered = self._probe(path, start)
         if answered is not None:
             return answered
-        if path not in ("/status", "/metrics"):
-            return _json(start, 404, {"error": f"no route {path[:100]}"})
+        pages = Site.handles(path)
+        if path not in ("/status", "/metrics") and not pages:
+            missing = self.site.not_found(path)
+            return self._page(start, missing.status, missing)
         if not self._authorized(environ):
             return _json(start, 401, {"error": "a bearer token is required"})
+        if pages:
+            page = self.site.get(path, str(environ.get("QUERY_STRING", "")))
+            return self._page(start, page.status, page)
         if path == "/status":
             return _json(start, 200, self.controller.board.snapshot())
         return _reply(start, 200, self.controller.metrics.render(), CONTENT_TYPE)
+
+    @staticmethod
+    def _page(start: StartResponse, status: int, page: Response) -> list[bytes]:
+        headers = [
+            ("Content-Type", page.content_type),
+            ("Content-Length", str(len(page.body))),
+            *SECURITY_HEADERS,
+        ]
+        start(f"{status} {_REASONS.get(status, 'Error')}", headers)
+        return [page.body]
 
     def _authorized(self, environ: dict[str, Any]) -> bool:
         if not self._token:

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from mofang_gitops.controller.metrics import ControllerMetrics
 from mofang_gitops.controller.plans import (
@@ -364,6 +364,7 @@ class Controller:
             )
         # Invalid projects with nothing applied have no target yet: list them on /status.
         self.board.set_fact("invalidProjects", {p: list(e) for p, e in plan.stranded.items()})
+        self.board.set_fact("projects", _project_facts(validation))
         for problem in validation.errors:
             stage = internal_stage(problem)
             if stage is not None:
@@ -526,3 +527,18 @@ def _outcome(planned: PlannedTarget, changes: ChangeSet) -> tuple[SyncState, str
         log.warning("%s: %s", planned.rendered.target, error)
         return SyncState.OUT_OF_SYNC, error
     return SyncState.SYNCED, ""
+
+
+def _project_facts(validation: Validation) -> dict[str, dict[str, Any]]:
+    """Who a project belongs to and its description, at the head (for the web pages)."""
+    facts: dict[str, dict[str, Any]] = {}
+    for name, specs in sorted(validation.repo.projects.items()):
+        if specs.project is None:
+            continue
+        spec = specs.project.model.spec
+        facts[name] = {
+            "description": spec.description,
+            "owners": list(spec.owners),
+            "members": [m.user for m in spec.members],
+        }
+    return facts

@@ -84,6 +84,8 @@ class StatusBoard:
     _targets: dict[Target, TargetStatus] = field(default_factory=dict)
     _facts: dict[str, Any] = field(default_factory=dict)
     _health: dict[Target, dict[str, Any]] = field(default_factory=dict)
+    _objects: dict[Target, list[dict[str, Any]]] = field(default_factory=dict)
+    """Every object's full health (pods, runs, quota) per target, for the web pages."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def put(self, status: TargetStatus) -> None:
@@ -96,6 +98,7 @@ class StatusBoard:
         target = Target(health.environment, health.cluster, health.project)
         with self._lock:
             self._health[target] = health_summary(health)
+            self._objects[target] = [o.as_dict() for o in health.objects]
 
     def get(self, target: Target) -> TargetStatus | None:
         """Return the status of ``target``, if known."""
@@ -109,6 +112,8 @@ class StatusBoard:
                 del self._targets[target]
             for target in set(self._health) - keep:
                 del self._health[target]
+            for target in set(self._objects) - keep:
+                del self._objects[target]
 
     def set_fact(self, key: str, value: Any) -> None:
         """Record a controller-wide fact (head revision, last fetch error, leader...)."""
@@ -119,6 +124,11 @@ class StatusBoard:
         """Return a controller-wide fact."""
         with self._lock:
             return self._facts.get(key, default)
+
+    def objects(self, project: str) -> dict[Target, list[dict[str, Any]]]:
+        """The full health of every object of ``project``, per target (JSON data, copied)."""
+        with self._lock:
+            return {t: list(o) for t, o in sorted(self._objects.items()) if t.project == project}
 
     def snapshot(self) -> dict[str, Any]:
         """Everything as JSON-serialisable data, targets sorted."""
