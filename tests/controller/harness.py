@@ -43,8 +43,19 @@ class IsolatedRemote(Remote):
         if not workloads:  # notebooks only: no training or pipeline CRDs needed
             for folder in ("trainings", "pipelines"):
                 shutil.rmtree(projects / self.vision / folder)
+        self._homes_allowed = [self.vision]
+        self._allow_homes()
         if two_projects:
             self.add_project(self.nlp)
+
+    def _allow_homes(self) -> None:
+        """Each person of the fixture consents to their home in every project of this remote."""
+        listed = ", ".join(self._homes_allowed)
+        for person in sorted((self.work / "people").glob("*.yaml")):
+            text = person.read_text()
+            start = text.index("projects: [") + len("projects: [")
+            end = text.index("]", start)
+            person.write_text(text[:start] + listed + text[end:])
 
     def add_project(self, name: str) -> None:
         target = self.work / "projects" / name
@@ -52,6 +63,8 @@ class IsolatedRemote(Remote):
         for doc in ("project.yaml", "quota.yaml"):
             text = (self.work / "projects" / self.vision / doc).read_text()
             (target / doc).write_text(text.replace(f"{{name: {self.vision}}}", f"{{name: {name}}}"))
+        self._homes_allowed.append(name)
+        self._allow_homes()
 
     def notebook(self, project: str, name: str, owner: str = "bob") -> str:
         text = (self.work / "projects" / self.vision / "notebooks/bob-dev.yaml").read_text()

@@ -36,6 +36,7 @@ from tests.scenarios import validate_dir
 CRDS = (
     "volcano/queues.scheduling.volcano.sh.yaml",
     "istio/virtualservices.networking.istio.io.yaml",
+    "istio/authorizationpolicies.security.istio.io.yaml",  # notebooks' access policies
 )
 
 
@@ -162,6 +163,11 @@ def assert_converged(plane: ControlPlane, remote: IsolatedRemote) -> None:
             name = inventory_name(rendered.target.environment, rendered.target.project)
             inventory = cluster.get("v1", "ConfigMap", SYSTEM_NAMESPACE, name)
             listed = {line.split()[0] for line in inventory["data"]["objects"].splitlines()}
-            assert listed == {str(m.ref) for m in rendered.manifests}
+            rendered_refs = {str(m.ref) for m in rendered.manifests}
+            assert rendered_refs <= listed
+            # bob's home volume went with his notebook from the render; a PersistentVolume is
+            # never pruned while its project exists, so it stays listed for the project's removal.
+            home = f"PersistentVolume/{rendered.target.project}-user-bob"
+            assert listed - rendered_refs <= {home}
     finally:
         cluster.close()
