@@ -69,7 +69,8 @@ def test_status_prints_each_workload_with_its_health_and_reason(
     # no scheduler or controllers on this plane: nothing is Degraded, the notebook is starting
     assert _cli(root, control_plane, "status") == 0
     out = capsys.readouterr().out
-    assert f"{unique_name}  prod / {control_plane.name}" in out
+    # Targets are named by platform.yaml's cluster (central); the kube context only reaches it.
+    assert f"{unique_name}  prod / central" in out
     assert "Notebook bob-dev" in out and "0/1 ready" in out
     assert _cli(root, control_plane, "status", "--format", "json") == 0
     data = json.loads(capsys.readouterr().out)
