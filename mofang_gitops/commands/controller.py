@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import socket
+import ssl
 from pathlib import Path
 from types import FrameType
 
@@ -26,6 +27,7 @@ from mofang_gitops.health import read_clusters
 from mofang_gitops.k8s.cluster import Cluster
 from mofang_gitops.k8s.retrying import DEFAULT_BURST, DEFAULT_QPS, DEFAULT_RETRY_BUDGET
 from mofang_gitops.models.quantities import duration_seconds, parse_duration
+from mofang_gitops.web import JwtKeys, PerUser
 
 NAME = "controller"
 HELP = "reconcile a git branch into the clusters continuously (webhooks, drift, leader election)"
@@ -58,6 +60,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--status-token-file",
         type=Path,
         help="file holding a bearer token that /status and /metrics require",
+    )
+    parser.add_argument(
+        "--pages-per-user",
+        action="store_true",
+        help="the web pages show each person only the projects they own or belong to, naming "
+        "people as notebooks do (platform.yaml ingress.auth: the auth proxy's header, or a JWT)",
+    )
+    parser.add_argument(
+        "--pages-jwks-ca-file",
+        type=Path,
+        help="CA bundle trusted when fetching the JWT issuer's keys (default: the system's CAs)",
     )
     parser.add_argument(
         "--webhook-provider",
@@ -138,6 +151,21 @@ def _webhooks(args: argparse.Namespace) -> WebhookReceiver:
     return WebhookReceiver(provider, secret, args.branch)
 
 
+def _per_user(args: argparse.Namespace) -> PerUser | None:
+    """The per-user view of the pages, when asked for (with the CA for the JWT issuer's keys)."""
+    if args.pages_jwks_ca_file is not None and not args.pages_per_user:
+        raise UsageError("--pages-jwks-ca-file needs --pages-per-user")
+    if not args.pages_per_user:
+        return None
+    context = None
+    if args.pages_jwks_ca_file is not None:
+        try:
+            context = ssl.create_default_context(cafile=str(args.pages_jwks_ca_file))
+        except (OSError, ssl.SSLError) as e:
+            raise UsageError(f"--pages-jwks-ca-file {args.pages_jwks_ca_file}: {e}") from e
+    return PerUser(JwtKeys(context))
+
+
 def _elector(args: argparse.Namespace) -> LeaderElector | None:
     if not args.leader_election:
         return None
@@ -186,7 +214,9 @@ def run(args: argparse.Namespace) -> int:
         state=ConfigMapState(home, args.repo_url, args.branch),
     )
     controller.read_health = lambda targets: read_clusters(
-        {t.target.cluster: applier.cluster_of(t.target) for t in targets}, targets, {}
+        {t.target.cluster: applier.cluster_of(t.target) for t in targets},
+        targets,
+        controller.resource_groups,
     )
     if not args.no_events:
         controller.on_result = EventRecorder(applier.cluster_of, controller.namespaces).record
@@ -200,6 +230,7 @@ def run(args: argparse.Namespace) -> int:
         _webhooks(args),
         internal_address=parse_listen(args.metrics_listen, "--metrics-listen"),
         status_token=token,
+        per_user=_per_user(args),
     )
 
     def stop(signum: int, frame: FrameType | None) -> None:

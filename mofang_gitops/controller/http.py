@@ -26,7 +26,7 @@ from mofang_gitops.controller.loop import Controller
 from mofang_gitops.controller.metrics import CONTENT_TYPE
 from mofang_gitops.controller.serving import HttpLimits, Listener, StartResponse
 from mofang_gitops.controller.webhooks import NOT_FOUND, REPLAYED, WebhookReceiver
-from mofang_gitops.web import SECURITY_HEADERS, Response, Site
+from mofang_gitops.web import SECURITY_HEADERS, PerUser, Response, Site
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,7 @@ class ControllerServer:
         internal_address: tuple[str, int] = ("127.0.0.1", 0),
         status_token: bytes = b"",
         limits: HttpLimits | None = None,
+        per_user: PerUser | None = None,
     ) -> None:
         self.controller = controller
         self.webhooks = webhooks
@@ -87,8 +88,7 @@ class ControllerServer:
         self.public = Listener(address, self._public_app, limits, "http")
         internal_limits = replace(limits, threads=2, connection_limit=64)
         self.internal = Listener(internal_address, self._internal_app, internal_limits, "http-int")
-        board = controller.board
-        self.site = Site(board.snapshot, board.objects)
+        self.site = Site(controller.board, per_user=per_user)
 
     @property
     def url(self) -> str:
@@ -145,10 +145,12 @@ class ControllerServer:
         if path not in ("/status", "/metrics") and not pages:
             missing = self.site.not_found(path)
             return self._page(start, missing.status, missing)
-        if not self._authorized(environ):
+        # With people named by JWT, Authorization holds the person's token: the pages check it.
+        if not (pages and self._jwt_people()) and not self._authorized(environ):
             return _json(start, 401, {"error": "a bearer token is required"})
         if pages:
-            page = self.site.get(path, str(environ.get("QUERY_STRING", "")))
+            query = str(environ.get("QUERY_STRING", ""))
+            page = self.site.get(path, query, _headers(environ))
             return self._page(start, page.status, page)
         if path == "/status":
             return _json(start, 200, self.controller.board.snapshot())
@@ -163,6 +165,13 @@ class ControllerServer:
         ]
         start(f"{status} {_REASONS.get(status, 'Error')}", headers)
         return [page.body]
+
+    def _jwt_people(self) -> bool:
+        """Whether pages name people by JWT (then ``Authorization`` holds theirs, not ours)."""
+        if self.site.per_user is None:
+            return False
+        platform = self.controller.board.fact("platform") or {}
+        return bool((platform.get("auth") or {}).get("mode") == "jwt")
 
     def _authorized(self, environ: dict[str, Any]) -> bool:
         if not self._token:

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
+from mofang_gitops.controller.facts import node_selectors, platform_facts, project_facts
 from mofang_gitops.controller.metrics import ControllerMetrics
 from mofang_gitops.controller.plans import (
     RENDER_BUDGET,
@@ -45,12 +46,14 @@ from mofang_gitops.errors import ClusterError, GitError
 from mofang_gitops.health import TargetHealth
 from mofang_gitops.manifests import RenderedTarget, Target
 from mofang_gitops.sources.git import (
+    CommitInfo,
     RevisionTree,
     cache_path,
     fetch_branch,
     is_ancestor,
     mask_url,
     pin_revision,
+    read_commit,
 )
 from mofang_gitops.sources.loading import internal_stage, load_repo
 from mofang_gitops.validation.repository import Validation, validate_repo
@@ -58,6 +61,8 @@ from mofang_gitops.validation.repository import Validation, validate_repo
 log = logging.getLogger(__name__)
 
 APPLIED = (Action.CREATED, Action.CONFIGURED, Action.REPLACED)
+MAX_CHANGES = 50
+"""Change-set entries kept per target for the pages (the counts cover the rest)."""
 
 
 HealthReader = Callable[[Sequence[RenderedTarget]], Sequence[TargetHealth]]
@@ -141,6 +146,8 @@ class _Memory:
     head_validation: tuple[tuple[str, tuple[tuple[str, str], ...]], Validation] | None = None
     """The head's validation and the (head, last good revisions) it was made against."""
     failures: int = 0
+    commits: dict[str, CommitInfo] = field(default_factory=dict)
+    """Subject, author and time of the revisions shown (a commit never changes)."""
 
 
 class Controller:
@@ -175,6 +182,8 @@ class Controller:
         self._pass_lock = threading.Lock()
         self.namespaces: dict[Target, str] = {}
         """Namespace of every planned target (where its Events go)."""
+        self.resource_groups: Mapping[str, Mapping[str, str]] = {}
+        """Node selector per resource group at the head (a health reader names pods' groups)."""
         self.board.set_fact("repoUrl", mask_url(options.repo_url))
         self.board.set_fact("branch", options.branch)
 
@@ -235,8 +244,22 @@ class Controller:
             return False
         plan = self._plan(head)
         ok = self._apply_plan(plan)
+        self._record_commits(head, plan)
         self._observe_health(plan)
         return ok
+
+    def _record_commits(self, head: str, plan: Plan) -> None:
+        """Subject, author and time of the head and of every applied revision, for the pages."""
+        wanted = {head, *(p.revision for p in plan.targets), *(f.revision for f in plan.failed)}
+        known = self._memory.commits
+        for sha in sorted(s for s in wanted if s and s not in known):
+            try:
+                known[sha] = read_commit(self._cache, sha)
+            except GitError as e:  # information only: the revision itself is applied
+                log.warning("cannot read commit %s: %s", sha[:12], e)
+        for sha in set(known) - wanted:
+            del known[sha]
+        self.board.set_fact("commits", {sha: c.as_dict() for sha, c in sorted(known.items())})
 
     def _observe_health(self, plan: Plan) -> None:
         """Read health once for every applied target (best effort: status is already known)."""
@@ -364,7 +387,10 @@ class Controller:
             )
         # Invalid projects with nothing applied have no target yet: list them on /status.
         self.board.set_fact("invalidProjects", {p: list(e) for p, e in plan.stranded.items()})
-        self.board.set_fact("projects", _project_facts(validation))
+        self.board.set_fact("projects", project_facts(validation))
+        self.board.set_fact("platform", platform_facts(validation))
+        if validation.repo.platform is not None:
+            self.resource_groups = node_selectors(validation)
         for problem in validation.errors:
             stage = internal_stage(problem)
             if stage is not None:
@@ -476,12 +502,27 @@ class Controller:
         failed = changes.failed
         state, error = _outcome(planned, changes)
         counts = {k: v for k, v in changes.summary().items() if v}
+        entries = tuple(
+            (str(e.action), str(e.ref), e.reason)
+            for e in changes.entries
+            if e.action != Action.UNCHANGED
+        )[:MAX_CHANGES]
         self._count(
             planned, changes, drift=self._memory.applied.get(str(target)) == planned.revision
         )
         if not failed:
             self._memory.applied[str(target)] = planned.revision
-        self._record(TargetStatus(target, state, planned.revision, error, planned.problems, counts))
+        self._record(
+            TargetStatus(
+                target,
+                state,
+                planned.revision,
+                error,
+                planned.problems,
+                counts,
+                changes=entries,
+            )
+        )
         log.info("%s: %s at %s %s", target, state, planned.revision[:12], counts)
         return not failed
 
@@ -527,18 +568,3 @@ def _outcome(planned: PlannedTarget, changes: ChangeSet) -> tuple[SyncState, str
         log.warning("%s: %s", planned.rendered.target, error)
         return SyncState.OUT_OF_SYNC, error
     return SyncState.SYNCED, ""
-
-
-def _project_facts(validation: Validation) -> dict[str, dict[str, Any]]:
-    """Who a project belongs to and its description, at the head (for the web pages)."""
-    facts: dict[str, dict[str, Any]] = {}
-    for name, specs in sorted(validation.repo.projects.items()):
-        if specs.project is None:
-            continue
-        spec = specs.project.model.spec
-        facts[name] = {
-            "description": spec.description,
-            "owners": list(spec.owners),
-            "members": [m.user for m in spec.members],
-        }
-    return facts

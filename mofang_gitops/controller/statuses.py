@@ -61,6 +61,8 @@ class TargetStatus:
     counts: dict[str, int] = field(default_factory=dict)
     """Objects per change-set action in the last apply."""
     updated: float = 0.0
+    changes: tuple[tuple[str, str, str], ...] = ()
+    """``(action, Kind/namespace/name, reason)`` of the last apply, unchanged objects left out."""
 
     def as_dict(self) -> dict[str, Any]:
         """Return the status as JSON-serialisable data."""
@@ -73,6 +75,10 @@ class TargetStatus:
             "lastError": self.last_error,
             "problems": list(self.problems),
             "objects": dict(self.counts),
+            "changes": [
+                {"action": action, "object": ref, "reason": reason}
+                for action, ref, reason in self.changes
+            ],
             "updated": self.updated,
         }
 
@@ -86,6 +92,8 @@ class StatusBoard:
     _health: dict[Target, dict[str, Any]] = field(default_factory=dict)
     _objects: dict[Target, list[dict[str, Any]]] = field(default_factory=dict)
     """Every object's full health (pods, runs, quota) per target, for the web pages."""
+    _around: dict[Target, dict[str, Any]] = field(default_factory=dict)
+    """Per target: recent Events and requests per resource group, for the web pages."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def put(self, status: TargetStatus) -> None:
@@ -99,6 +107,10 @@ class StatusBoard:
         with self._lock:
             self._health[target] = health_summary(health)
             self._objects[target] = [o.as_dict() for o in health.objects]
+            self._around[target] = {
+                "events": [e.as_dict() for e in health.events],
+                "usage": {u.group: dict(u.requests) for u in health.usage},
+            }
 
     def get(self, target: Target) -> TargetStatus | None:
         """Return the status of ``target``, if known."""
@@ -114,6 +126,8 @@ class StatusBoard:
                 del self._health[target]
             for target in set(self._objects) - keep:
                 del self._objects[target]
+            for target in set(self._around) - keep:
+                del self._around[target]
 
     def set_fact(self, key: str, value: Any) -> None:
         """Record a controller-wide fact (head revision, last fetch error, leader...)."""
@@ -129,6 +143,11 @@ class StatusBoard:
         """The full health of every object of ``project``, per target (JSON data, copied)."""
         with self._lock:
             return {t: list(o) for t, o in sorted(self._objects.items()) if t.project == project}
+
+    def around(self) -> dict[Target, dict[str, Any]]:
+        """Per target: its recent Events and its pods' requests per resource group (copied)."""
+        with self._lock:
+            return {t: dict(a) for t, a in sorted(self._around.items())}
 
     def snapshot(self) -> dict[str, Any]:
         """Everything as JSON-serialisable data, targets sorted."""

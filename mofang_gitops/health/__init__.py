@@ -9,6 +9,8 @@ one-LIST-per-kind reads) and below the commands and the controller, which show i
 """
 
 from mofang_gitops.health.model import (
+    EventNote,
+    GroupUse,
     Health,
     ObjectHealth,
     PodPlacement,
@@ -26,6 +28,8 @@ from mofang_gitops.health.workloads import Related
 __all__ = [
     "ONE_SHOT",
     "RULES",
+    "EventNote",
+    "GroupUse",
     "Health",
     "ObjectHealth",
     "PodPlacement",

@@ -10,8 +10,13 @@ These are the public shape of health for the CLI, the controller and any page bu
 - :class:`ObjectHealth` — one rendered object: ``cluster, environment, project, apiVersion, kind,
   namespace, name, source, health, reason, phase, url, startedAt, finishedAt, pods, runs, nextRuns,
   quota, details`` (``details``: extra ``{name: text}`` facts: Katib's ``trials``, ``best``).
+- :class:`EventNote` — one recent Event of the target's namespace: ``type, reason, object,
+  message, count, time``.
+- :class:`GroupUse` — what the target's live pods request on one resource group: ``group,
+  requests`` (``{resource: amount}``: cores, bytes, device counts).
 - :class:`TargetHealth` — every object of one (environment, cluster, project): ``environment,
-  cluster, project, health, objects, counts`` (``health`` is the worst of its objects).
+  cluster, project, health, objects, counts, events, usage`` (``health`` is the worst of its
+  objects; ``events`` Warning first, then newest).
 """
 
 from __future__ import annotations
@@ -187,6 +192,47 @@ class ObjectHealth:
 
 
 @dataclass(frozen=True)
+class EventNote:
+    """One Event of a target's namespace, as a person reads it."""
+
+    type: str
+    reason: str
+    object: str
+    """``Kind/name`` the Event is about."""
+    message: str
+    count: int = 1
+    time: str = ""
+    """When it last happened (RFC 3339)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "type": self.type,
+            "reason": self.reason,
+            "object": self.object,
+            "message": self.message,
+            "count": self.count,
+            "time": self.time,
+        }
+
+
+@dataclass(frozen=True)
+class GroupUse:
+    """What a target's ResourceQuota counts, split by resource group.
+
+    The requests of its pods still holding resources (not Succeeded or Failed).
+    """
+
+    group: str
+    requests: tuple[tuple[str, float], ...]
+    """``(resource, amount)`` sorted: cores for cpu, bytes for memory, devices for the rest."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"group": self.group, "requests": dict(self.requests)}
+
+
+@dataclass(frozen=True)
 class TargetHealth:
     """Health of every object of one (environment, cluster, project)."""
 
@@ -196,6 +242,10 @@ class TargetHealth:
     objects: tuple[ObjectHealth, ...]
     error: str = ""
     """Why the target could not be read at all (then ``objects`` is empty and health Unknown)."""
+    events: tuple[EventNote, ...] = ()
+    """Recent Events of its namespace, Warning first, then newest (at most ``MAX_EVENTS``)."""
+    usage: tuple[GroupUse, ...] = ()
+    """Requests of its live pods per resource group (pods outside every group are left out)."""
 
     @property
     def health(self) -> Health:
@@ -216,4 +266,6 @@ class TargetHealth:
             "error": self.error,
             "counts": self.counts(),
             "objects": [o.as_dict() for o in self.objects],
+            "events": [e.as_dict() for e in self.events],
+            "usage": [u.as_dict() for u in self.usage],
         }

@@ -25,9 +25,11 @@ from mofang_gitops.engine.livestate import (
 )
 from mofang_gitops.errors import ClusterError
 from mofang_gitops.health.below import JOB_LABEL, NOTEBOOK_LABEL
+from mofang_gitops.health.events import recent_events
 from mofang_gitops.health.model import Health, ObjectHealth, TargetHealth, Verdict
 from mofang_gitops.health.platform import PIPELINE_LABEL
 from mofang_gitops.health.rules import ONE_SHOT, judge
+from mofang_gitops.health.usage import group_usage
 from mofang_gitops.health.workloads import Related
 from mofang_gitops.k8s.cluster import Cluster
 from mofang_gitops.manifests import Manifest, ObjectRef, RenderedTarget, api_group
@@ -185,11 +187,14 @@ def _target_health(
                 api_version=manifest.api_version,
             )
         )
+    namespace = rendered.namespace
     return TargetHealth(
         environment=rendered.target.environment,
         cluster=rendered.target.cluster,
         project=rendered.target.project,
         objects=tuple(objects),
+        events=recent_events(below.events.get(namespace, ())) if namespace else (),
+        usage=group_usage(below.pods.get(namespace, ()), groups) if namespace else (),
     )
 
 

@@ -55,7 +55,9 @@ def served(control_plane: Any, tmp_path_factory: pytest.TempPathFactory) -> Iter
     options = ControllerOptions(remote.url, "main", tmp / "cache", interval=3600)
     controller = Controller(options, applier)
     controller.read_health = lambda targets: read_clusters(
-        {t.target.cluster: applier.cluster_of(t.target) for t in targets}, targets, {}
+        {t.target.cluster: applier.cluster_of(t.target) for t in targets},
+        targets,
+        controller.resource_groups,
     )
     assert controller.reconcile_once(), controller.board.snapshot()
     server = ControllerServer(("127.0.0.1", 0), controller, WebhookReceiver("github", b"s", "main"))
@@ -101,6 +103,11 @@ def test_overview_loads_clean_shows_git_strings_literally_and_links_to_projects(
     page.screenshot(path=str(screenshots / "overview.png"), full_page=True)
     description = page.locator(".description").first.inner_text()
     assert SCRIPT in description and IMG in description
+    row = page.locator(f'tr[data-project="{served.vision}"]').first
+    subject = row.locator(".revision .subject").inner_text()
+    assert subject == f"initial {SCRIPT} {IMG}"  # the commit subject, shown as text
+    assert row.locator(".revision .author").inner_text() == "t"
+    assert "ago" in row.locator(".revision time").inner_text()
     assert page.locator("img").count() == 0 and page.locator("main script").count() == 0
     problems = page.locator(f'tr[data-project="{served.nlp}"] .problems').inner_text()
     assert "projects/nlp/notebooks/broken.yaml:" in problems

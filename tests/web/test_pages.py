@@ -10,7 +10,7 @@ from mofang_gitops.controller.statuses import StatusBoard, SyncState, TargetStat
 from mofang_gitops.health import Health, ObjectHealth, QuotaUse, TargetHealth, Verdict
 from mofang_gitops.manifests import Target
 from mofang_gitops.web import SECURITY_HEADERS, Site
-from mofang_gitops.web.pages import http_url, quantity, relative
+from mofang_gitops.web.formats import http_url, quantity, relative
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(2)>'
@@ -76,7 +76,7 @@ def board() -> StatusBoard:
 
 @pytest.fixture
 def site(board: StatusBoard) -> Site:
-    return Site(board.snapshot, board.objects, clock=lambda: NOW)
+    return Site(board, clock=lambda: NOW)
 
 
 def _text(site: Site, path: str, query: str = "") -> str:
@@ -113,10 +113,10 @@ def test_unreachable_cluster_is_shown_as_such_not_as_empty(site: Site) -> None:
     assert "Cluster unreachable" in project and "connection refused to edge" in project
 
 
-def test_project_page_shows_quota_bars_and_last_apply_and_missing_projects_404(site: Site) -> None:
+def test_project_page_shows_the_namespace_quota_and_missing_projects_404(site: Site) -> None:
     text = _text(site, "/projects/vision")
-    assert '<meter min="0" max="2.0" value="0.5">' in text
-    assert "bbbbbbb" in text and "Last apply:" in text
+    assert "requests.cpu" in text and "500m / 2" in text
+    assert "bbbbbbb" in text and "Last apply" in text
     assert site.get("/projects/nope").status == 404
     assert site.get("/static/../pages.py").status == 404
     assert site.get("/static/page.css").content_type.startswith("text/css")
@@ -124,7 +124,7 @@ def test_project_page_shows_quota_bars_and_last_apply_and_missing_projects_404(s
 
 def test_empty_board_says_no_pass_yet() -> None:
     board = StatusBoard()
-    text = Site(board.snapshot, board.objects).get("/").body.decode()
+    text = Site(board).get("/").body.decode()
     assert "has not finished a reconcile pass" in text
 
 

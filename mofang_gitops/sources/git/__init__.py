@@ -4,6 +4,7 @@ The diff preview reads two revisions of a local checkout; the controller fetches
 into a bare cache and reads revisions from there. Either way a revision becomes a ``FileTree``.
 """
 
+from mofang_gitops.sources.git.commits import CommitInfo, read_commit
 from mofang_gitops.sources.git.remote import (
     RevisionTree,
     cache_path,
@@ -15,6 +16,7 @@ from mofang_gitops.sources.git.remote import (
 from mofang_gitops.sources.git.revisions import GitTree, changed_paths, merge_base, resolve
 
 __all__ = [
+    "CommitInfo",
     "GitTree",
     "RevisionTree",
     "cache_path",
@@ -24,5 +26,6 @@ __all__ = [
     "mask_url",
     "merge_base",
     "pin_revision",
+    "read_commit",
     "resolve",
 ]
