@@ -158,6 +158,23 @@ def test_filters_narrow_the_overview_without_javascript_tricks(
     assert watched.errors == [] and watched.dialogs == []
 
 
+def test_resource_groups_page_loads_clean_and_links_to_the_projects_holding_quota(
+    served: Served, watched: Watched, screenshots: Path
+) -> None:
+    watched.open(served.url + "/")
+    page = watched.page
+    page.click("header nav >> text=Resource groups")
+    page.wait_for_load_state("load")
+    assert page.url == served.url + "/resource-groups"
+    page.screenshot(path=str(screenshots / "resource-groups.png"), full_page=True)
+    group = page.locator("article#group-gpu-a100")
+    assert "64 capacity" in group.inner_text()  # tests/testdata/minimal: gpu-a100 has 64 cores
+    group.locator(f'a:text-is("{served.vision}")').click()
+    page.wait_for_load_state("load")
+    assert page.url == f"{served.url}/projects/{served.vision}"
+    assert watched.errors == [] and watched.dialogs == []
+
+
 def test_unknown_project_is_a_clear_404_page(
     served: Served, watched: Watched, screenshots: Path
 ) -> None:
