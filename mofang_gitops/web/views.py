@@ -133,17 +133,21 @@ def workloads(
             row["duration"] = _duration(main, now)
         if spec_kind == "Pipeline":
             row["words"] = schedule_words(str(fact.get("cron") or ""))
-            row["runs"] = sorted(
-                [*main.get("runs", ()), *_backfill_runs(row["parts"])],
-                key=lambda r: str(r.get("startedAt") or ""),
-                reverse=True,
-            )[:10]
+            row["runs"] = _runs(main, row["parts"])
         rows[spec_kind].append(row)
     return {**rows, "others": others}
 
 
+def _runs(main: Mapping[str, Any], parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The CronWorkflow's runs, plus rendered backfill Workflows it does not list; newest first."""
+    runs = list(main.get("runs", ()))
+    known = {r["name"] for r in runs}
+    runs += [r for r in _backfill_runs(parts) if r["name"] not in known]
+    return sorted(runs, key=lambda r: str(r.get("startedAt") or ""), reverse=True)[:10]
+
+
 def _backfill_runs(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rendered Workflows (backfill runs) as runs, next to the runs the CronWorkflow made."""
+    """Rendered Workflows (backfill runs) as runs."""
     return [
         {
             "name": o["name"],

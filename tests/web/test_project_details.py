@@ -18,7 +18,7 @@ import pytest
 from mofang_gitops.controller.facts import platform_facts, project_facts
 from mofang_gitops.controller.statuses import StatusBoard, SyncState, TargetStatus
 from mofang_gitops.health import EventNote, GroupUse, Health, ObjectHealth, TargetHealth, Verdict
-from mofang_gitops.health.model import PodPlacement
+from mofang_gitops.health.model import PodPlacement, Run
 from mofang_gitops.manifests import Target
 from mofang_gitops.sources.loading import load_repo
 from mofang_gitops.sources.trees import DirectoryTree
@@ -29,6 +29,7 @@ from tests.scenarios import build_repo
 SCRIPT = "<script>alert(1)</script>"
 NOW = 1_800_000_000.0
 SHA = "f" * 40
+BACKFILL = "daily-features-backfill-20261101"
 
 
 def _obj(kind: str, name: str, source: str, verdict: Verdict) -> ObjectHealth:
@@ -112,7 +113,28 @@ def board(tmp_path: Path) -> StatusBoard:
                     "CronWorkflow",
                     "daily-features",
                     "Pipeline.daily-features",
-                    Verdict(Health.HEALTHY, "scheduled", next_runs=("2027-01-16T18:00:00Z",)),
+                    Verdict(
+                        Health.HEALTHY,
+                        "scheduled",
+                        next_runs=("2027-01-16T18:00:00Z",),
+                        runs=(
+                            Run(
+                                name=BACKFILL, phase="Succeeded", started_at="2026-11-01T00:00:00Z"
+                            ),
+                        ),
+                    ),
+                ),
+                _obj(
+                    "Workflow",
+                    BACKFILL,
+                    "Pipeline.daily-features",
+                    Verdict(Health.HEALTHY, "Succeeded", phase="Succeeded"),
+                ),
+                _obj(
+                    "Workflow",
+                    "daily-features-backfill-20261102",
+                    "Pipeline.daily-features",
+                    Verdict(Health.PROGRESSING, "Pending", phase="Pending"),
                 ),
             ),
             events=(
@@ -218,3 +240,13 @@ def test_unreachable_cluster_shows_usage_as_unknown_not_zero(board: StatusBoard)
     assert "Cluster unreachable" in groups and "? used / 8 quota / 16 capacity" in groups
     project = _plain(_text(site, "/projects/vision"))
     assert "Cluster unreachable" in project
+
+
+def test_pipeline_runs_list_each_backfill_run_once(site: Site) -> None:
+    text = _text(site, "/projects/vision")
+    pipelines = _plain(
+        text[text.index('class="pipelines"') : text.index('id="prod-central-quota"')]
+    )
+    assert (
+        pipelines.count(BACKFILL) == 1 and "daily-features-backfill-20261102: Pending" in pipelines
+    )
