@@ -6,6 +6,11 @@ reading ``<project volume>/runs/x`` through a read-only mount (it can never chan
 shows). TensorBoard serves under that prefix itself (``--path_prefix``), so the route does not
 rewrite. Its pod runs on a CPU group of the training's cluster, scheduled like every pod.
 
+It is protected exactly like a notebook, by the same code (``notebook_access``): a sidecar, an
+AuthorizationPolicy admitting only the gateway carrying the identity of one of the project's
+owners or members, and a NetworkPolicy letting only the gateway's pods connect. Nobody gets exec
+into it (a notebook's owner does into theirs): it only reads logs.
+
 Unlike the run, it is an ordinary owned object named ``<training>-tensorboard`` (source
 ``Training.<name>``): it stays while the Training is in git, outlives the run (to look at it
 afterwards), and prune removes it with the Training. Its settings are not part of the run name,
@@ -19,6 +24,12 @@ from typing import Any
 
 from mofang_gitops.models import Training
 from mofang_gitops.rendering.context import Container, Mount, Pod, TargetContext, Volume
+from mofang_gitops.rendering.notebook_access import (
+    INJECT_LABEL,
+    Served,
+    project_people,
+    render_gateway_access,
+)
 from mofang_gitops.validation.placement import (
     TENSORBOARD_IMAGE,
     TENSORBOARD_REQUESTS,
@@ -80,6 +91,8 @@ def tensorboard_pod(ctx: TargetContext, training: Training, prefix: str) -> Pod:
     volumes = [Volume("project", "project", True)]
     pod = ctx.pod(group, [container], job=training.name, role=ROLE, volumes=volumes)
     pod.labels[TENSORBOARD_LABEL] = training.name
+    # The sidecar is what enforces the TensorBoard's AuthorizationPolicy.
+    pod.labels[INJECT_LABEL] = "true"
     return pod
 
 
@@ -125,3 +138,12 @@ def _render_tensorboard(ctx: TargetContext, training: Training, path: str) -> No
         service_host=f"{name}.{ctx.namespace}.svc.cluster.local",
         port=SERVICE_PORT,
     )
+    served = Served(
+        name=name,
+        source=f"Training.{training.name}",
+        source_path=path,
+        selector=selector,
+        port=PORT,
+        prefix=prefix,
+    )
+    render_gateway_access(ctx, served, project_people(ctx))

@@ -1,10 +1,13 @@
-"""A training's TensorBoard: served to the project through the gateway, logs read-only, pruned
-with the training, never a reason to start the run again."""
+"""A training's TensorBoard: served only to the project's people through the gateway (protected
+like a notebook), logs read-only, pruned with the training, never a reason to start the run
+again."""
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,10 +19,14 @@ from tests.scenarios import build_repo, validate_dir
 
 TRAINING = "projects/vision/trainings/resnet50.yaml"
 TENSORBOARD = "  tensorboard: {logDir: runs/resnet50/}\n"
+SERVED = ["Deployment", "Service", "VirtualService"]
+PROTECTED = ["AuthorizationPolicy", "NetworkPolicy"]
+"""What a TensorBoard is made of: its own objects, and the access objects a notebook has too."""
+GATEWAY = "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account"
 
 
-def _with_tensorboard(tmp_path: Path, text: str = TENSORBOARD) -> Path:
-    root = build_repo(tmp_path)
+def _with_tensorboard(tmp_path: Path, text: str = TENSORBOARD, scenario: str | None = None) -> Path:
+    root = build_repo(tmp_path, scenario)
     platform = root / "platform.yaml"
     catalogue = "  images:\n"
     image = "    tensorboard: {image: registry.example.com/mofang/tensorboard:2.16}\n"
@@ -43,7 +50,7 @@ def test_tensorboard_is_served_under_its_prefix_reading_the_log_dir_read_only(
     tmp_path: Path,
 ) -> None:
     objects = _tensorboard(_render(_with_tensorboard(tmp_path)))
-    assert sorted(objects) == ["Deployment", "Service", "VirtualService"]
+    assert sorted(objects) == sorted(SERVED + PROTECTED)
     assert {m.source for m in objects.values()} == {"Training.resnet50"}
     assert not any(m.is_run for m in objects.values())
     pod = objects["Deployment"].body["spec"]["template"]["spec"]
@@ -70,6 +77,70 @@ def test_tensorboard_is_served_under_its_prefix_reading_the_log_dir_read_only(
     assert service["selector"] == {"mofang.io/tensorboard": "resnet50"}
 
 
+def test_only_the_projects_people_reach_the_tensorboard_and_only_through_the_gateway(
+    tmp_path: Path,
+) -> None:
+    objects = _tensorboard(_render(_with_tensorboard(tmp_path)))
+    pod = objects["Deployment"].body["spec"]["template"]
+    assert pod["metadata"]["labels"]["sidecar.istio.io/inject"] == "true"
+    selector = {"matchLabels": {"mofang.io/tensorboard": "resnet50"}}
+    policy = objects["AuthorizationPolicy"].body["spec"]
+    assert (policy["selector"], policy["action"]) == (selector, "ALLOW")
+    (rule,) = policy["rules"]
+    assert rule["from"] == [{"source": {"principals": [GATEWAY]}}]
+    routed = objects["VirtualService"].body["spec"]["http"][1]["match"][0]["uri"]["prefix"]
+    assert rule["to"] == [{"operation": {"ports": ["6006"], "paths": [f"{routed}*"]}}]
+    # owners and members of tests/testdata/minimal's vision, whatever the training's owner
+    assert rule["when"] == [
+        {"key": "request.headers[kubeflow-userid]", "values": ["alice", "bob", "carol"]}
+    ]
+    network = objects["NetworkPolicy"].body["spec"]
+    assert network["podSelector"] == selector
+    assert network["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 6006}]
+    assert network["ingress"][0]["from"] == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "istio-system"}},
+            "podSelector": {"matchLabels": {"istio": "ingressgateway"}},
+        }
+    ]
+
+
+def test_the_tensorboard_is_guarded_like_a_notebook_shared_with_the_project(
+    tmp_path: Path,
+) -> None:
+    root = _with_tensorboard(tmp_path)
+    notebook = root / "projects/vision/notebooks/bob-dev.yaml"
+    notebook.write_text(notebook.read_text() + "  access: project\n")
+    manifests = _render(root)
+    tensorboard = _tensorboard(manifests)
+    shared = {m.ref.kind: m.body for m in manifests if m.ref.name == "bob-dev"}
+
+    def guard(body: dict[str, Any]) -> dict[str, Any]:
+        """A policy without what names the pod it protects (selector, port, path)."""
+        spec = copy.deepcopy(body["spec"])
+        spec.pop("selector", None)
+        spec.pop("podSelector", None)
+        for rule in spec.get("rules", []):
+            rule.pop("to")
+        for rule in spec.get("ingress", []):
+            rule.pop("ports")
+        return spec
+
+    for kind in PROTECTED:
+        assert guard(tensorboard[kind].body) == guard(shared[kind])
+    # exec is a notebook owner's right; a TensorBoard's pod is nobody's to exec into
+    assert not [m for m in manifests if m.ref.kind == "Role" and "tensorboard" in m.ref.name]
+
+
+def test_jwt_mode_verifies_the_token_at_the_tensorboard_too(tmp_path: Path) -> None:
+    objects = _tensorboard(_render(_with_tensorboard(tmp_path, scenario="render-jwt")))
+    (rule,) = objects["AuthorizationPolicy"].body["spec"]["rules"]
+    assert rule["when"][0]["key"].startswith("request.auth.claims[")
+    assert rule["from"][0]["source"]["requestPrincipals"]
+    authn = objects["RequestAuthentication"].body["spec"]
+    assert authn["selector"] == {"matchLabels": {"mofang.io/tensorboard": "resnet50"}}
+
+
 def test_adding_a_tensorboard_leaves_the_run_untouched(tmp_path: Path) -> None:
     plain = [m for m in _render(build_repo(tmp_path / "plain")) if m.is_run]
     served = [m for m in _render(_with_tensorboard(tmp_path / "served")) if m.is_run]
@@ -83,7 +154,7 @@ def test_a_search_gets_a_tensorboard_too(tmp_path: Path) -> None:
     )
     manifests = _render(_with_tensorboard(tmp_path, TENSORBOARD + search))
     assert "Experiment" in {m.ref.kind for m in manifests if m.is_run}
-    assert sorted(_tensorboard(manifests)) == ["Deployment", "Service", "VirtualService"]
+    assert sorted(_tensorboard(manifests)) == sorted(SERVED + PROTECTED)
 
 
 @pytest.mark.parametrize(
@@ -131,7 +202,7 @@ def test_the_tensorboard_is_pruned_when_the_training_leaves_git(
     pipeline.unlink()  # it runs resnet50 as a step
     assert main([*argv, "apply", "--prune"]) == 0
     out = capsys.readouterr().out
-    for kind in ("Deployment", "Service", "VirtualService"):
+    for kind in SERVED + PROTECTED:
         assert f"deleted     central:{kind}/{unique_name}/resnet50-tensorboard" in out, out
     assert main([*argv, "plan", "--format", "json"]) == 0
     entries = json.loads(capsys.readouterr().out)["entries"]
