@@ -81,6 +81,11 @@ def test_horovod_training_with_search(repo: Repo) -> None:
     assert any(t.spec.framework == "horovod" for t in searched)
 
 
+def test_every_framework_has_a_plain_training_outside_a_search(repo: Repo) -> None:
+    plain = {t.spec.framework for _, t in _trainings(repo) if t.spec.search is None}
+    assert plain == FRAMEWORKS
+
+
 def test_tensorflow_ps_job_on_the_edge(repo: Repo) -> None:
     assert repo.platform is not None
     platform = repo.platform.model
