@@ -15,7 +15,7 @@ from mofang_gitops.models.base import MountTier, Resources
 from mofang_gitops.models.naming import queue_name, user_claim
 from mofang_gitops.models.platform import Cluster, ResourceGroup
 from mofang_gitops.models.workloads import Workload
-from mofang_gitops.rendering.templating import Emitter
+from mofang_gitops.rendering.templating import Emitter, SpecEmitter
 from mofang_gitops.validation.placement import workload_environments
 from mofang_gitops.validation.workloads import ResolvedProject
 
@@ -95,6 +95,16 @@ class TargetContext:
     """The project's specs as validation resolved them (clamped requests applied)."""
     namespace: str
     emitter: Emitter
+
+    def spec_emitter(self, source: str, source_path: str, name: str = "") -> SpecEmitter:
+        """An emitter for the objects of one spec in this target's namespace."""
+        return SpecEmitter(
+            emitter=self.emitter,
+            namespace=self.namespace,
+            source=source,
+            source_path=source_path,
+            name=name,
+        )
 
     @property
     def queue(self) -> str:

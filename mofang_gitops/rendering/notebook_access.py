@@ -25,7 +25,6 @@ Jupyter and TensorBoard keep no token of their own: these layers are the authent
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from mofang_gitops.models import Notebook
 from mofang_gitops.models.platform import JwtAuth
@@ -108,18 +107,7 @@ def render_gateway_access(ctx: TargetContext, served: Served, people: list[str])
     """Emit the AuthorizationPolicy (+ RequestAuthentication) and NetworkPolicy of a web UI."""
     ingress = ctx.platform.spec.ingress
 
-    def emit(template: str, api_version: str, kind: str, **values: Any) -> None:
-        ctx.emitter.emit(
-            template,
-            api_version=api_version,
-            kind=kind,
-            name=served.name,
-            namespace=ctx.namespace,
-            source=served.source,
-            source_path=served.source_path,
-            **values,
-        )
-
+    emit = ctx.spec_emitter(served.source, served.source_path, served.name).emit
     policy = access_policy(ctx, people, served.selector, served.port, served.prefix)
     emit("project/authorizationpolicy.yaml.j2", SECURITY, "AuthorizationPolicy", policy=policy)
     if isinstance(ingress.auth, JwtAuth):
@@ -159,12 +147,9 @@ def render_access(
     exec_name = f"mofang-notebook-{name}"
     pod = f"{name}-0"  # a StatefulSet's one pod
     rules = [(group, resources, verbs, [pod]) for group, resources, verbs in EXEC_RULES]
-    ctx.emitter.emit(
-        "project/role.yaml.j2", api_version=RBAC, kind="Role", name=exec_name,
-        namespace=ctx.namespace, source=served.source, source_path=path, rules=rules,
-    )  # fmt: skip
-    ctx.emitter.emit(
-        "project/rolebinding.yaml.j2", api_version=RBAC, kind="RoleBinding", name=exec_name,
-        namespace=ctx.namespace, source=served.source, source_path=path,
+    emit = ctx.spec_emitter(served.source, path, exec_name).emit
+    emit("project/role.yaml.j2", RBAC, "Role", rules=rules)
+    emit(
+        "project/rolebinding.yaml.j2", RBAC, "RoleBinding",
         role_kind="Role", role=exec_name, users=[notebook.spec.owner],
     )  # fmt: skip

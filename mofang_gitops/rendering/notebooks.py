@@ -15,8 +15,6 @@ reconcile instead of being undone by the next apply.
 
 from __future__ import annotations
 
-from typing import Any
-
 from mofang_gitops.models import Notebook
 from mofang_gitops.models.quantities import duration_seconds
 from mofang_gitops.rendering.context import Container, Pod, TargetContext
@@ -107,20 +105,9 @@ def _render_notebook(ctx: TargetContext, notebook: Notebook, path: str) -> None:
     idle_seconds = idle_timeout_seconds(ctx, notebook)
     selector = {NOTEBOOK_LABEL: name}
 
-    def emit(template: str, api_version: str, kind: str, **values: Any) -> None:
-        ctx.emitter.emit(
-            f"notebook/{template}",
-            api_version=api_version,
-            kind=kind,
-            name=name,
-            namespace=ctx.namespace,
-            source=f"Notebook.{name}",
-            source_path=path,
-            **values,
-        )
-
+    emit = ctx.spec_emitter(f"Notebook.{name}", path, name).emit
     emit(
-        "statefulset.yaml.j2",
+        "notebook/statefulset.yaml.j2",
         "apps/v1",
         "StatefulSet",
         annotations={IDLE_TIMEOUT_ANNOTATION: str(idle_seconds)},
@@ -128,7 +115,7 @@ def _render_notebook(ctx: TargetContext, notebook: Notebook, path: str) -> None:
         pod=notebook_pod(ctx, notebook, prefix, idle_seconds),
     )
     emit(
-        "service.yaml.j2",
+        "notebook/service.yaml.j2",
         "v1",
         "Service",
         selector=selector,
@@ -136,7 +123,7 @@ def _render_notebook(ctx: TargetContext, notebook: Notebook, path: str) -> None:
         target_port=JUPYTER_PORT_NAME,
     )
     emit(
-        "virtualservice.yaml.j2",
+        "notebook/virtualservice.yaml.j2",
         "networking.istio.io/v1",
         "VirtualService",
         host=ctx.host,

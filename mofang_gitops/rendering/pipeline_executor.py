@@ -11,8 +11,6 @@ does.
 
 from __future__ import annotations
 
-from typing import Any
-
 from mofang_gitops.rendering.context import TargetContext
 
 EXECUTOR_ACCOUNT = "mofang-pipeline-executor"
@@ -37,29 +35,13 @@ def render_executor(ctx: TargetContext) -> None:
     """ServiceAccount, token Secret, Role and RoleBinding of the executor (project-wide)."""
     token = f"{EXECUTOR_ACCOUNT}.service-account-token"
     annotations = {"kubernetes.io/service-account.name": EXECUTOR_ACCOUNT}
-    _emit(ctx, "serviceaccount", "v1", "ServiceAccount")
-    _emit(ctx, "token", "v1", "Secret", name=token, annotations=annotations)
-    _emit(ctx, "role", RBAC, "Role", rules=EXECUTOR_RULES)
-    _emit(ctx, "rolebinding", RBAC, "RoleBinding", role=EXECUTOR_ACCOUNT, account=EXECUTOR_ACCOUNT)
-
-
-def _emit(
-    ctx: TargetContext,
-    template: str,
-    api_version: str,
-    kind: str,
-    name: str = EXECUTOR_ACCOUNT,
-    annotations: dict[str, str] | None = None,
-    **values: Any,
-) -> None:
-    ctx.emitter.emit(
-        f"pipeline/executor-{template}.yaml.j2",
-        api_version=api_version,
-        kind=kind,
-        name=name,
-        namespace=ctx.namespace,
-        source=f"Project.{ctx.project.name}",
-        source_path=f"projects/{ctx.project.name}/project.yaml",
-        annotations=annotations,
-        **values,
-    )
+    project = ctx.project.name
+    path = f"projects/{project}/project.yaml"
+    emit = ctx.spec_emitter(f"Project.{project}", path, EXECUTOR_ACCOUNT).emit
+    emit("pipeline/executor-serviceaccount.yaml.j2", "v1", "ServiceAccount")
+    emit("pipeline/executor-token.yaml.j2", "v1", "Secret", name=token, annotations=annotations)
+    emit("pipeline/executor-role.yaml.j2", RBAC, "Role", rules=EXECUTOR_RULES)
+    emit(
+        "pipeline/executor-rolebinding.yaml.j2", RBAC, "RoleBinding",
+        role=EXECUTOR_ACCOUNT, account=EXECUTOR_ACCOUNT,
+    )  # fmt: skip

@@ -42,7 +42,6 @@ as its own account with just the rights it needs (``pipeline_executor``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from mofang_gitops.models import Pipeline
 from mofang_gitops.models.quantities import duration_seconds
@@ -63,6 +62,7 @@ from mofang_gitops.rendering.pipeline_runs import (
     unix,
     upstream_time,
 )
+from mofang_gitops.rendering.templating import SpecEmitter
 from mofang_gitops.rendering.trainings import TrainingRun
 from mofang_gitops.sources.loading import Loaded
 from mofang_gitops.validation.placement import pipeline_cluster, workload_environments
@@ -103,20 +103,16 @@ def _render_pipeline(
     schedule = pipeline.spec.schedule
     semaphore = f"{pipeline.name}-semaphore" if schedule else ""
     if schedule:
-        _emit(
-            ctx,
-            loaded,
-            "semaphore",
+        _emitter(ctx, loaded).emit(
+            "pipeline/semaphore.yaml.j2",
             "v1",
             "ConfigMap",
             semaphore,
             key=SEMAPHORE_KEY,
             limit=str(schedule.concurrency),
         )
-    _emit(
-        ctx,
-        loaded,
-        "workflowtemplate",
+    _emitter(ctx, loaded).emit(
+        "pipeline/workflowtemplate.yaml.j2",
         ARGO,
         "WorkflowTemplate",
         pipeline.name,
@@ -138,10 +134,8 @@ def _render_cron(ctx: TargetContext, loaded: Loaded[Pipeline]) -> None:
     schedule = loaded.model.spec.schedule
     assert schedule is not None
     deadline = schedule.startingDeadline
-    _emit(
-        ctx,
-        loaded,
-        "cronworkflow",
+    _emitter(ctx, loaded).emit(
+        "pipeline/cronworkflow.yaml.j2",
         ARGO,
         "CronWorkflow",
         cron_name(loaded.name),
@@ -165,14 +159,13 @@ def _render_backfill(ctx: TargetContext, loaded: Loaded[Pipeline]) -> None:
     times = backfill_times(schedule)
     daily = fires_daily(times)
     upstreams = [ctx.resolved.pipelines[name].model for name in pipeline.upstreams]
+    emit = _emitter(ctx, loaded).emit
     for index, moment in enumerate(times):
         arguments = [
             (wait_parameter(up.name), rfc3339(upstream_time(up, moment))) for up in upstreams
         ]
-        _emit(
-            ctx,
-            loaded,
-            "workflow",
+        emit(
+            "pipeline/workflow.yaml.j2",
             ARGO,
             "Workflow",
             backfill_name(pipeline.name, moment, daily=daily),
@@ -185,22 +178,5 @@ def _render_backfill(ctx: TargetContext, loaded: Loaded[Pipeline]) -> None:
         )
 
 
-def _emit(
-    ctx: TargetContext,
-    loaded: Loaded[Pipeline],
-    template: str,
-    api_version: str,
-    kind: str,
-    name: str,
-    **values: Any,
-) -> None:
-    ctx.emitter.emit(
-        f"pipeline/{template}.yaml.j2",
-        api_version=api_version,
-        kind=kind,
-        name=name,
-        namespace=ctx.namespace,
-        source=f"Pipeline.{loaded.name}",
-        source_path=loaded.doc.path,
-        **values,
-    )
+def _emitter(ctx: TargetContext, loaded: Loaded[Pipeline]) -> SpecEmitter:
+    return ctx.spec_emitter(f"Pipeline.{loaded.name}", loaded.doc.path)

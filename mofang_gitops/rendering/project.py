@@ -12,7 +12,6 @@ project's own Ceph identity, whose key the platform keeps in the project's names
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from mofang_gitops.models import Notebook, Training
 from mofang_gitops.models.identities import safe_name
@@ -154,28 +153,20 @@ def _render_rbac(ctx: TargetContext, source: str, path: str) -> None:
     """
     users = ctx.project.users()
     allowed = set(ctx.platform.spec.policies.access.clusterRoles)
-
-    def emit(template: str, kind: str, name: str, **values: Any) -> None:
-        ctx.emitter.emit(
-            f"project/{template}",
-            api_version=RBAC,
-            kind=kind,
-            name=name,
-            namespace=ctx.namespace,
-            source=source,
-            source_path=path,
-            **values,
-        )
-
-    emit("role.yaml.j2", "Role", MEMBER_ROLE, rules=[(g, r, v, []) for g, r, v in MEMBER_RULES])
+    emit = ctx.spec_emitter(source, path).emit
+    member_rules: list[tuple[str, list[str], list[str], list[str]]] = [
+        (g, r, v, []) for g, r, v in MEMBER_RULES
+    ]
+    emit("project/role.yaml.j2", RBAC, "Role", MEMBER_ROLE, rules=member_rules)
     emit(
-        "rolebinding.yaml.j2", "RoleBinding", MEMBER_ROLE,
+        "project/rolebinding.yaml.j2", RBAC, "RoleBinding", MEMBER_ROLE,
         role_kind="Role", role=MEMBER_ROLE, users=sorted(users),
     )  # fmt: skip
     for user, role in sorted(users.items()):
         if role in allowed:
             emit(
-                "rolebinding.yaml.j2", "RoleBinding", f"mofang-{role}-{safe_name(user)}",
+                "project/rolebinding.yaml.j2", RBAC, "RoleBinding",
+                f"mofang-{role}-{safe_name(user)}",
                 role_kind="ClusterRole", role=role, users=[user],
             )  # fmt: skip
 

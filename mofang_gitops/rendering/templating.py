@@ -153,3 +153,36 @@ class Emitter:
         )
         self.manifests.append(manifest)
         return manifest
+
+
+@dataclass(frozen=True)
+class SpecEmitter:
+    """Emits the objects of one spec into one namespace: source, path and usual name fixed.
+
+    Each renderer used to wrap ``Emitter.emit`` in a closure of its own that fixed the same
+    three or four values; this is that closure, once.
+    """
+
+    emitter: Emitter
+    namespace: str
+    source: str
+    source_path: str
+    name: str = ""
+    """The name of objects emitted without one (a notebook's StatefulSet, Service, ...)."""
+
+    def emit(
+        self, template: str, api_version: str, kind: str, name: str = "", **values: Any
+    ) -> Manifest:
+        """Render ``template`` for one object of this spec (``name`` or the spec's default)."""
+        object_name = name or self.name
+        assert object_name, f"{kind} of {self.source} needs a name"
+        return self.emitter.emit(
+            template,
+            api_version=api_version,
+            kind=kind,
+            name=object_name,
+            namespace=self.namespace,
+            source=self.source,
+            source_path=self.source_path,
+            **values,
+        )

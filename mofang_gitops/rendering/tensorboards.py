@@ -20,7 +20,6 @@ so adding a TensorBoard never starts the training again.
 from __future__ import annotations
 
 import posixpath
-from typing import Any
 
 from mofang_gitops.models import Training
 from mofang_gitops.rendering.context import Container, Mount, Pod, TargetContext, Volume
@@ -101,18 +100,7 @@ def _render_tensorboard(ctx: TargetContext, training: Training, path: str) -> No
     prefix = base_url(ctx.namespace, training.name)
     selector = {TENSORBOARD_LABEL: training.name}
 
-    def emit(template: str, api_version: str, kind: str, **values: Any) -> None:
-        ctx.emitter.emit(
-            template,
-            api_version=api_version,
-            kind=kind,
-            name=name,
-            namespace=ctx.namespace,
-            source=f"Training.{training.name}",
-            source_path=path,
-            **values,
-        )
-
+    emit = ctx.spec_emitter(f"Training.{training.name}", path, name).emit
     emit(
         "tensorboard/deployment.yaml.j2",
         "apps/v1",
