@@ -179,12 +179,37 @@ def experiment(obj: Obj, related: Related) -> Verdict:
     return with_below(_timed(verdict, obj), obj, related)
 
 
+def rollout(obj: Obj, wanted: int) -> str:
+    """Why the ready pods of a StatefulSet or Deployment may be of an older spec ("" if not).
+
+    Ready replicas alone are stale right after a change: until the controller has seen the new
+    generation (``status.observedGeneration``) and replaced the pods (``updatedReplicas``, and a
+    StatefulSet's ``currentRevision`` reaching ``updateRevision``), the ready pod is the old one.
+    A wait that trusted it would end before the new pod was even refused.
+    """
+    status = obj.get("status") or {}
+    generation = (obj.get("metadata") or {}).get("generation")
+    seen = status.get("observedGeneration")
+    if generation is not None and (seen is None or int(seen) < int(generation)):
+        return f"change not yet seen by the controller (generation {generation}, seen {seen})"
+    updated = int(status.get("updatedReplicas") or 0)
+    revision = status.get("updateRevision")
+    if ("updatedReplicas" in status and updated < wanted) or (
+        revision and status.get("currentRevision") not in (None, revision)
+    ):
+        return f"rolling out: {updated}/{wanted} pods on the new spec"
+    return ""
+
+
 def notebook(obj: Obj, related: Related) -> Verdict:
     """A notebook's StatefulSet: ready replicas, pod conditions, the URL once Ready."""
     wanted = int((obj.get("spec") or {}).get("replicas", 1) or 0)
     ready = int((obj.get("status") or {}).get("readyReplicas") or 0)
     if wanted == 0:
         return Verdict(Health.SUSPENDED, "stopped (0 replicas)", phase="Stopped")
+    updating = rollout(obj, wanted) if ready >= wanted else ""
+    if updating:
+        return with_below(Verdict(Health.PROGRESSING, updating, phase="Updating"), obj, related)
     if ready >= wanted:
         verdict = Verdict(Health.HEALTHY, "Ready", phase="Ready", url=related.url)
         return replace(
@@ -198,6 +223,9 @@ def tensorboard(obj: Obj, related: Related) -> Verdict:
     """A training's TensorBoard (its one Deployment): Ready with its URL once the pod is."""
     wanted = int((obj.get("spec") or {}).get("replicas", 1) or 0)
     ready = int((obj.get("status") or {}).get("readyReplicas") or 0)
+    updating = rollout(obj, wanted) if wanted and ready >= wanted else ""
+    if updating:
+        return with_below(Verdict(Health.PROGRESSING, updating, phase="Updating"), obj, related)
     if wanted and ready >= wanted:
         return Verdict(Health.HEALTHY, "Ready", phase="Ready", url=related.url)
     pending = Verdict(Health.PROGRESSING, f"{ready}/{wanted} ready", phase="Starting")
