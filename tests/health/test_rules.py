@@ -1,12 +1,14 @@
 """Each health rule on status documents as the operators write them (tests/testdata/status/).
 
-Every document states what it must give on its first line (``# expect: <Health> <reason>``);
+Every YAML document states what it must give on its first line (``# expect: <Health> <reason>``);
 ``pods``, ``events``, ``workflows`` and ``url`` beside the object are what ``status`` would
-have listed around it.
+have listed around it. The JSON documents were recorded by tests/runtime/test_job_status.py
+(issue 15) and carry no expectation line: theirs are in ``RECORDED_JOBS``.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,27 @@ from mofang_gitops.yamlio import load_manifest
 
 STATUS = Path(__file__).parents[1] / "testdata" / "status"
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+KUBEFLOW_JOBS = ("MPIJob", "PyTorchJob", "TFJob", "XGBoostJob")
+BACKOFF = "Failed: Job failed has failed because it has reached the specified backoff limit"
+RECORDED_JOBS = {
+    "mpijob-failed": (Health.DEGRADED, "Failed: Job has reached the specified backoff limit:"),
+    "mpijob-succeeded": (Health.HEALTHY, "Succeeded"),
+    "pytorchjob-failed": (Health.DEGRADED, BACKOFF),
+    "pytorchjob-succeeded": (Health.HEALTHY, "Succeeded"),
+    "tfjob-failed": (Health.DEGRADED, BACKOFF),
+    "tfjob-succeeded": (Health.HEALTHY, "Succeeded"),
+    "xgboostjob-failed": (Health.DEGRADED, BACKOFF),
+    "xgboostjob-succeeded": (Health.HEALTHY, "Succeeded"),
+}
+"""What the JSON job documents must give (the operators' own messages, one line)."""
+
+
+def _json_jobs() -> list[Path]:
+    return [
+        p
+        for p in sorted(STATUS.glob("*.json"))
+        if json.loads(p.read_text()).get("kind") in KUBEFLOW_JOBS
+    ]
 
 
 def _case(path: Path) -> tuple[dict[str, Any], Related, Health, str]:
@@ -43,6 +66,15 @@ def test_each_recorded_status_gives_its_expected_health_and_reason(path: Path) -
     obj, related, health, reason = _case(path)
     verdict = judge(api_group(obj["apiVersion"]), obj["kind"], obj, related)
     assert (verdict.health, verdict.reason) == (health, reason)
+
+
+@pytest.mark.parametrize("path", _json_jobs(), ids=lambda p: p.stem)
+def test_each_job_recorded_by_the_runtime_tests_gives_its_health(path: Path) -> None:
+    obj = json.loads(path.read_text())
+    assert path.stem in RECORDED_JOBS, f"{path.name}: add its expected health to RECORDED_JOBS"
+    verdict = judge("kubeflow.org", obj["kind"], obj, Related(now=NOW), run=True)
+    assert (verdict.health, verdict.reason) == RECORDED_JOBS[path.stem]
+    assert verdict.phase == ("Succeeded" if verdict.health is Health.HEALTHY else "Failed")
 
 
 def test_a_finished_training_is_never_progressing_whatever_its_pods_say() -> None:
@@ -92,3 +124,22 @@ def test_a_ready_tensorboard_carries_its_url() -> None:
     assert verdict.url == "https://ml.example.com/tensorboard/vision/resnet50/"
     obj, related, _, _ = _case(STATUS / "deployment-tensorboard-starting.yaml")
     assert judge("apps", "Deployment", obj, related).url == ""
+
+
+def test_a_ready_notebook_is_progressing_until_its_controller_has_rolled_out_the_change() -> None:
+    # Right after apply changes a running notebook, its status still describes the old pod:
+    # readyReplicas 1, observedGeneration behind. `apply --wait` must not end on it.
+    obj, related, _, _ = _case(STATUS / "statefulset-ready.yaml")
+    obj["metadata"]["generation"] = 2
+    obj["status"] |= {"observedGeneration": 1, "currentRevision": "a", "updateRevision": "a"}
+    verdict = judge("apps", "StatefulSet", obj, related)
+    assert verdict.health is Health.PROGRESSING
+    assert verdict.reason == "change not yet seen by the controller (generation 2, seen 1)"
+    obj["status"] |= {"observedGeneration": 2, "updateRevision": "b", "updatedReplicas": 0}
+    verdict = judge("apps", "StatefulSet", obj, related)
+    assert (verdict.health, verdict.reason) == (
+        Health.PROGRESSING,
+        "rolling out: 0/1 pods on the new spec",
+    )
+    obj["status"] |= {"currentRevision": "b", "updatedReplicas": 1}
+    assert judge("apps", "StatefulSet", obj, related).health is Health.HEALTHY
