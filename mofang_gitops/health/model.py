@@ -256,8 +256,8 @@ class TargetHealth:
         """Objects per health value."""
         return dict(sorted(Counter(str(o.health) for o in self.objects).items()))
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON form."""
+    def head_dict(self) -> dict[str, Any]:
+        """JSON form without ``objects``."""
         return {
             "environment": self.environment,
             "cluster": self.cluster,
@@ -265,7 +265,10 @@ class TargetHealth:
             "health": str(self.health),
             "error": self.error,
             "counts": self.counts(),
-            "objects": [o.as_dict() for o in self.objects],
             "events": [e.as_dict() for e in self.events],
             "usage": [u.as_dict() for u in self.usage],
         }
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {**self.head_dict(), "objects": [o.as_dict() for o in self.objects]}

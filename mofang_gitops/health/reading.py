@@ -32,6 +32,7 @@ from mofang_gitops.health.rules import ONE_SHOT, judge
 from mofang_gitops.health.usage import group_usage
 from mofang_gitops.health.workloads import Related
 from mofang_gitops.k8s.cluster import Cluster
+from mofang_gitops.k8s.decoding import gc_paused
 from mofang_gitops.manifests import Manifest, ObjectRef, RenderedTarget, api_group
 
 log = logging.getLogger(__name__)
@@ -126,7 +127,8 @@ def read_health(
     now = now or datetime.now(UTC)
     try:
         check_reachable(cluster)
-        live, below = _read(cluster, targets, concurrency)
+        with gc_paused():  # millions of acyclic dicts: full collections would rescan them all
+            return _judged(cluster, targets, groups, now, concurrency)
     except ClusterError as err:
         log.error("%s: cannot read health: %s", cluster.name, err)
         return [
@@ -139,7 +141,18 @@ def read_health(
             )
             for rt in targets
         ]
-    return [_target_health(cluster.name, rt, live, below, groups, now) for rt in targets]
+
+
+def _judged(
+    cluster: Cluster,
+    targets: Sequence[RenderedTarget],
+    groups: Mapping[str, Mapping[str, str]],
+    now: datetime,
+    concurrency: int,
+) -> list[TargetHealth]:
+    live, below = _read(cluster, targets, concurrency)
+    workflows = {ObjectRef.from_object(w): w for ws in below.workflows.values() for w in ws}
+    return [_target_health(cluster.name, rt, live, below, workflows, groups, now) for rt in targets]
 
 
 def _read(
@@ -166,11 +179,11 @@ def _target_health(
     rendered: RenderedTarget,
     live: LiveState,
     below: Below,
+    workflows: Mapping[ObjectRef, Obj],
     groups: Mapping[str, Mapping[str, str]],
     now: datetime,
 ) -> TargetHealth:
     urls = notebook_urls(rendered.manifests)
-    workflows = {ObjectRef.from_object(w): w for ws in below.workflows.values() for w in ws}
     objects = []
     for manifest in rendered.manifests:
         ref = manifest.ref

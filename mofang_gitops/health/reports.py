@@ -133,9 +133,21 @@ def format_markdown(targets: Sequence[TargetHealth]) -> str:
 
 
 def format_json(targets: Sequence[TargetHealth]) -> str:
-    """Every target with every object (not only the shown ones)."""
-    data = {
-        "health": str(worst(t.health for t in targets)),
-        "targets": [t.as_dict() for t in targets],
-    }
-    return json.dumps(data, indent=2) + "\n"
+    """Every target with every object (not only the shown ones), one object per line.
+
+    ``json.dumps`` with ``indent`` runs the pure-Python encoder: for 29,000 objects that was
+    100 of the 330 seconds a 1,000-project ``status -o json`` took. Each object is encoded by
+    the C encoder on its own line instead; the document is the same JSON.
+    """
+    dumps = json.dumps
+    out = ["{", f'  "health": {dumps(str(worst(t.health for t in targets)))},', '  "targets": [']
+    for i, target in enumerate(targets):
+        out.append(f"    {dumps(target.head_dict())[:-1]}, " + '"objects": [')
+        last = len(target.objects) - 1
+        out.extend(
+            f"      {dumps(obj.as_dict())}{',' if j < last else ''}"
+            for j, obj in enumerate(target.objects)
+        )
+        out.append("    ]}" + ("," if i < len(targets) - 1 else ""))
+    out += ["  ]", "}"]
+    return "\n".join(out) + "\n"
