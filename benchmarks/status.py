@@ -9,14 +9,20 @@ validate, render, read, report). Prints a table and, with --json, one JSON line 
 ``status_requests_by_verb``, ``status_lists``, ``status_kinds``, ``status_objects``,
 ``status_cli_seconds`` and ``status_health_counts``.
 
-Usage: python benchmarks/status.py [--projects N] [--json] [--keep] [--workdir DIR]
+With ``--profile DIR`` a fourth in-process read runs under cProfile (``DIR/read.prof``, not part
+of the median) and the CLI under ``python -m cProfile`` (``DIR/cli.prof``, its time then includes
+the profiler's overhead).
+
+Usage: python benchmarks/status.py [--projects N] [--json] [--keep] [--workdir DIR] [--profile DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -40,11 +46,17 @@ from benchmarks.run import (  # noqa: E402
     validated,
     warm_up,
 )
+from mofang_gitops.devtools.controlplane import ControlPlane  # noqa: E402
 from mofang_gitops.engine import ApplyOptions  # noqa: E402
-from mofang_gitops.health import read_clusters  # noqa: E402
+from mofang_gitops.health import read_clusters, read_health  # noqa: E402
+from mofang_gitops.manifests import RenderedTarget  # noqa: E402
+
+Groups = dict[str, dict[str, str]]
 
 
-def measure_status(repo: Path, work: Path, results: dict[str, Any]) -> None:
+def measure_status(
+    repo: Path, work: Path, results: dict[str, Any], profile: Path | None = None
+) -> None:
     """Apply everything once, then time health reads and count their requests."""
     cp, started = start_plane(CLUSTER, work / "plane")
     results["control_plane_start_seconds"] = started
@@ -60,6 +72,7 @@ def measure_status(repo: Path, work: Path, results: dict[str, Any]) -> None:
             else {}
         )
         runs = []
+        results["load_before_reads"] = os.getloadavg()[0]
         for attempt in range(3):
             log(f"status read {attempt + 1}/3 (in-process)")
             clusters = connect(cp)
@@ -70,6 +83,8 @@ def measure_status(repo: Path, work: Path, results: dict[str, Any]) -> None:
                 for cluster in clusters.values():
                     cluster.close()
             runs.append((timing.seconds, clusters[CLUSTER].stats.by_verb(), health))
+        if profile:
+            profile_read(cp, targets, groups, profile / "read.prof")
         runs.sort(key=lambda r: r[0])
         seconds, requests, health = runs[1]
         kinds = {(m.api_version, m.ref.kind) for t in targets for m in t.manifests}
@@ -84,13 +99,33 @@ def measure_status(repo: Path, work: Path, results: dict[str, Any]) -> None:
             Counter(str(o.health) for t in health for o in t.objects)
         )
         log("status through the CLI (child process, end to end)")
-        cli = [sys.executable, "-m", "mofang_gitops", "--repo", str(repo)]
+        results["load_before_cli"] = os.getloadavg()[0]
+        python = [sys.executable]
+        if profile:
+            python += ["-m", "cProfile", "-o", str(profile / "cli.prof")]
+        cli = [*python, "-m", "mofang_gitops", "--repo", str(repo)]
         with timed() as cli_timing:
             status = [*cli, "--kubeconfig", str(cp.kubeconfig), "status", "-o", "json"]
             run(status, timeout=900, ok=(0, 1))  # 1: something Degraded or Missing, still shown
         results["status_cli_seconds"] = cli_timing.seconds
     finally:
         cp.stop()
+
+
+def profile_read(
+    cp: ControlPlane, targets: list[RenderedTarget], groups: Groups, out: Path
+) -> None:
+    """One more read under cProfile, in this thread (``read_clusters`` would run it in a pool
+    thread, which cProfile does not see); the LISTs still run in their own threads."""
+    clusters = connect(cp)
+    profiler = cProfile.Profile()
+    try:
+        profiler.enable()
+        read_health(clusters[CLUSTER], targets, groups)
+        profiler.disable()
+    finally:
+        clusters[CLUSTER].close()
+    profiler.dump_stats(str(out))
 
 
 def report(results: dict[str, Any]) -> str:
@@ -107,6 +142,10 @@ def report(results: dict[str, Any]) -> str:
         ("rendered kinds", results["status_kinds"]),
         ("status CLI end to end (s)", f"{results['status_cli_seconds']:.2f}"),
         ("health", results["status_health_counts"]),
+        (
+            "load average (1 min) before reads / CLI",
+            (f"{results['load_before_reads']:.1f} / {results['load_before_cli']:.1f}"),
+        ),
     ]
     return "\n".join(f"{name:<44} {value}" for name, value in rows)
 
@@ -118,7 +157,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--profile", type=Path, help="write read.prof and cli.prof here")
     args = parser.parse_args(argv)
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.ERROR)
     work = args.workdir or Path(tempfile.mkdtemp(prefix="mofang-status-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -127,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         repo = work / "platform"
         log(f"generating {args.projects} projects")
         generate(repo, args.projects)
-        measure_status(repo, work, results)
+        measure_status(repo, work, results, args.profile)
         print(report(results))
         if args.json:
             print(json.dumps(results, sort_keys=True))
