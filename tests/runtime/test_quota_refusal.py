@@ -1,65 +1,60 @@
-"""A training asking for more GPUs than its quota has left is refused, and the job says so."""
+"""A training asking for more GPUs than its quota has left is refused, and the job says so.
+
+Everything is rendered from specs and applied by the engine (tests/runtime/rendered.py): the
+project's own ResourceQuota, a notebook that holds one of its 8 GPUs, then a PyTorchJob of two
+4-GPU pods, which fits the quota on its own (validation accepts it) but not the 7 GPUs left.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
 
 from mofang_gitops.devtools.running import RunningCluster
-from tests.runtime.kube import create, eventually, get, namespace
-
-GPU_GROUP = {"mofang.io/resource-group": "gpu-a100"}
-TOLERATE = [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
-
-
-def pytorch_job(gpus_per_worker: int) -> dict[str, Any]:
-    container = {
-        "name": "pytorch",
-        "image": "busybox",
-        "resources": {
-            "requests": {"nvidia.com/gpu": str(gpus_per_worker)},
-            "limits": {"nvidia.com/gpu": str(gpus_per_worker)},
-        },
-    }
-    role = {
-        "replicas": 1,
-        "restartPolicy": "Never",
-        "template": {
-            "spec": {"nodeSelector": GPU_GROUP, "tolerations": TOLERATE, "containers": [container]}
-        },
-    }
-    return {
-        "apiVersion": "kubeflow.org/v1",
-        "kind": "PyTorchJob",
-        "metadata": {"name": "too-big"},
-        "spec": {"pytorchReplicaSpecs": {"Master": role, "Worker": role}},
-    }
+from tests.runtime.kube import eventually, get
+from tests.runtime.rendered import (
+    HOLD,
+    JOB_LABEL,
+    apply,
+    delete_namespace,
+    job_body,
+    pods,
+    render,
+    running,
+    with_pod_annotations,
+    write_repo,
+)
+from tests.runtime.specs import CENTRAL_QUOTA, NOTEBOOK, PYTORCH
 
 
-def test_a_job_over_the_gpu_quota_is_refused_with_the_refusal_on_the_job(
-    running_cluster: RunningCluster,
+def test_a_training_over_what_the_gpu_quota_has_left_is_refused_with_the_refusal_on_the_job(
+    running_cluster: RunningCluster, unique_name: str, tmp_path: Path
 ) -> None:
-    plane = running_cluster.plane
-    ns = namespace(plane, "quota-refusal")
-    quota = {
-        "metadata": {"name": "gpus"},
-        "spec": {"hard": {"requests.nvidia.com/gpu": "8"}},
-    }
-    create(plane, f"/api/v1/namespaces/{ns}/resourcequotas", quota)
-    eventually(
-        "the quota controller to publish the quota's status",
-        lambda: (
-            get(plane, f"/api/v1/namespaces/{ns}/resourcequotas/gpus").get("status", {}).get("hard")
-        ),
-    )
-    create(plane, f"/apis/kubeflow.org/v1/namespaces/{ns}/pytorchjobs", pytorch_job(8))
+    plane, project = running_cluster.plane, unique_name
+    specs = {"notebooks/bob-dev.yaml": NOTEBOOK}
+    apply(plane, render(write_repo(tmp_path, project, CENTRAL_QUOTA, specs))["central"])
+
+    def gpus_used() -> str | None:
+        quota = get(plane, f"/api/v1/namespaces/{project}/resourcequotas/mofang")
+        used = quota.get("status", {}).get("used", {}).get("requests.nvidia.com/gpu")
+        return used if used == "1" and running(pods(plane, project, "mofang.io/notebook")) else None
+
+    eventually("the notebook Running and its GPU charged to the quota", gpus_used)
+    quota = get(plane, f"/api/v1/namespaces/{project}/resourcequotas/mofang")
+    assert quota["status"]["hard"]["requests.nvidia.com/gpu"] == "8"
+
+    specs["trainings/big.yaml"] = PYTORCH.format(name="big", gpus=4, backoff=3)
+    central = render(write_repo(tmp_path, project, CENTRAL_QUOTA, specs))["central"]
+    job = job_body(central, "big")
+    apply(plane, with_pod_annotations(central, "Training.big", HOLD))  # the master keeps running
 
     def refusal() -> str | None:
-        events = get(plane, f"/api/v1/namespaces/{ns}/events")["items"]
+        events = get(plane, f"/api/v1/namespaces/{project}/events")["items"]
         return next(
             (
                 e["message"]
                 for e in events
                 if e["involvedObject"].get("kind") == "PyTorchJob"
+                and e["involvedObject"].get("name") == job["metadata"]["name"]
                 and e["type"] == "Warning"
                 and "exceeded quota" in e.get("message", "")
             ),
@@ -67,6 +62,7 @@ def test_a_job_over_the_gpu_quota_is_refused_with_the_refusal_on_the_job(
         )
 
     message = eventually("a quota refusal event on the PyTorchJob", refusal, timeout=180)
-    assert "requests.nvidia.com/gpu" in message
-    pods = get(plane, f"/api/v1/namespaces/{ns}/pods")["items"]
-    assert len(pods) == 1  # one 8-GPU pod fits the quota, the second is refused
+    assert "requests.nvidia.com/gpu" in message and "limited: requests.nvidia.com/gpu=8" in message
+    created = pods(plane, project, f"{JOB_LABEL}={job['metadata']['name']}")
+    assert len(created) == 1  # one 4-GPU pod fits the 7 left, the second is refused
+    delete_namespace(plane, project)
