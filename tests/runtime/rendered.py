@@ -19,7 +19,6 @@ from typing import Any
 from mofang_gitops.devtools.controlplane import ControlPlane, api_call
 from mofang_gitops.devtools.nodes import CLUSTER_LABEL, GROUP_LABEL
 from mofang_gitops.engine import ResourceManager
-from mofang_gitops.health import ObjectHealth, read_health
 from mofang_gitops.k8s.cluster import Cluster
 from mofang_gitops.manifests import RenderedTarget
 from mofang_gitops.models.platform import PlatformSpec
@@ -195,15 +194,3 @@ def example_platform() -> PlatformSpec:
     platform = load_repo(DirectoryTree(EXAMPLE_PLATFORM.parent)).platform
     assert platform is not None
     return platform.model.spec
-
-
-def health(plane: ControlPlane, rendered: RenderedTarget) -> dict[str, ObjectHealth]:
-    """What ``mofang-gitops status`` says of each object of ``rendered``, by source spec."""
-    groups = {g.name: g.nodeSelector for g in example_platform().resourceGroups}
-    cluster = Cluster(plane.name, plane.kubeconfig, plane.name, retry=FAST_RETRY)
-    try:
-        (target,) = read_health(cluster, [rendered], groups)
-    finally:
-        cluster.close()
-    assert not target.error, target.error
-    return {o.object_id: o for o in target.objects}
