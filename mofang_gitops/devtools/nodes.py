@@ -154,7 +154,11 @@ def _ready(node: dict[str, Any]) -> bool:
 
 
 def list_nodes(plane: ControlPlane) -> list[dict[str, Any]]:
-    """Describe the kwok nodes of ``plane``: group, readiness, capacity and pods placed on each."""
+    """Describe the nodes of ``plane``: group, readiness, capacity, GPU and pods placed on each.
+
+    ``gpuResource`` is the node's extended resource (``nvidia.com/gpu``, ``volcano.sh/vgpu-number``)
+    and ``gpu`` its capacity; a CPU node has ``""`` and ``"0"``.
+    """
     status, found = api_call(plane, "GET", "/api/v1/nodes")
     if status != 200:
         raise MofangError(f"{plane.name}: listing nodes answered {status}")
@@ -164,16 +168,26 @@ def list_nodes(plane: ControlPlane) -> list[dict[str, Any]]:
         node = pod.get("spec", {}).get("nodeName")
         if node and pod.get("status", {}).get("phase") in ("Pending", "Running"):
             placed[node] = placed.get(node, 0) + 1
-    return [
-        {
-            "name": item["metadata"]["name"],
-            "group": item["metadata"].get("labels", {}).get(GROUP_LABEL),
-            "ready": _ready(item),
-            "capacity": item.get("status", {}).get("capacity", {}),
-            "pods": placed.get(item["metadata"]["name"], 0),
-        }
-        for item in found.get("items", [])
-    ]
+    described = []
+    for item in found.get("items", []):
+        capacity = item.get("status", {}).get("capacity", {})
+        gpu = sorted(r for r in capacity if r not in _BASE_RESOURCES and "/" in r)
+        described.append(
+            {
+                "name": item["metadata"]["name"],
+                "group": item["metadata"].get("labels", {}).get(GROUP_LABEL),
+                "ready": _ready(item),
+                "capacity": capacity,
+                "gpuResource": gpu[0] if gpu else "",
+                "gpu": capacity[gpu[0]] if gpu else "0",
+                "pods": placed.get(item["metadata"]["name"], 0),
+            }
+        )
+    return described
+
+
+_BASE_RESOURCES = frozenset({"cpu", "memory", "pods", "ephemeral-storage"})
+"""What every node offers; an extended resource with a domain (``nvidia.com/gpu``) is the GPU."""
 
 
 def total(plans: Sequence[NodePlan], resource: str) -> Decimal:

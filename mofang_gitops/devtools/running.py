@@ -49,6 +49,37 @@ def start_running_cluster(
     Raises:
         MofangError: a binary is missing, a process died, or the nodes never became ready.
     """
+    return start_cluster_with_nodes(
+        name,
+        workdir,
+        cluster,
+        plan_nodes(spec, cluster),
+        crds_dir=crds_dir,
+        binaries=binaries,
+        runtime_binaries=runtime_binaries,
+        operators=operators,
+    )
+
+
+def start_cluster_with_nodes(
+    name: str,
+    workdir: Path,
+    cluster: str,
+    nodes: Sequence[NodePlan],
+    *,
+    crds_dir: Path | None | Literal["auto"] = "auto",
+    binaries: Path | None = None,
+    runtime_binaries: Path | None = None,
+    operators: Sequence[str] = OPERATORS,
+) -> RunningCluster:
+    """Like :func:`start_running_cluster`, with the nodes already planned.
+
+    ``dev up --runtime`` plans the nodes where platform.yaml is loaded and starts the clusters in
+    a detached process that only receives the plans.
+
+    Raises:
+        MofangError: a binary is missing, a process died, or the nodes never became ready.
+    """
     started = time.monotonic()
     plane = start_control_plane(name, workdir, crds_dir=crds_dir, binaries=binaries)
     try:
@@ -56,9 +87,7 @@ def start_running_cluster(
     except BaseException:
         plane.stop()
         raise
-    running = RunningCluster(
-        cluster=cluster, plane=plane, runtime=runtime, nodes=tuple(plan_nodes(spec, cluster))
-    )
+    running = RunningCluster(cluster=cluster, plane=plane, runtime=runtime, nodes=tuple(nodes))
     try:
         create_nodes(plane, running.nodes)
     except BaseException:
