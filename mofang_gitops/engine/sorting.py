@@ -23,11 +23,14 @@ class Stage(IntEnum):
     CLUSTER = 0
     """Namespaces, CRDs and other cluster-scoped objects (Volcano Queue, PersistentVolume)."""
     CONFIG = 1
-    """Namespaced configuration: ServiceAccount, Roles, quota, claims, ConfigMaps, Secrets, and
-    network and mesh access policies."""
+    """Namespaced configuration: ServiceAccount, Roles, quota, claims, ConfigMaps, and network
+    and mesh access policies."""
     BINDINGS = 2
     """RoleBindings, once the Roles they name exist: binding a Role is checked against the
-    rights it grants (RBAC escalation check), which needs the Role."""
+    rights it grants (RBAC escalation check), which needs the Role. Secrets too, once their
+    ServiceAccount exists: kube-controller-manager's token controller deletes a
+    ``service-account-token`` Secret whose ServiceAccount is not there yet (seen on the running
+    cluster: the next plan wanted to create it again)."""
     SERVICES = 3
     WORKLOADS = 4
     """StatefulSets, training jobs, Katib experiments, Argo templates and runs, and the rest."""
@@ -46,7 +49,6 @@ _CONFIG_KINDS = frozenset(
         "LimitRange",
         "PersistentVolumeClaim",
         "ConfigMap",
-        "Secret",
         "NetworkPolicy",
         "PodDisruptionBudget",
         # Access policies exist before the workloads they protect (and are pruned after them):
@@ -65,7 +67,7 @@ def stage_of(ref: ObjectRef) -> Stage:
         return Stage.CLUSTER
     if ref.kind in _CONFIG_KINDS:
         return Stage.CONFIG
-    if ref.kind == "RoleBinding":
+    if ref.kind in ("RoleBinding", "Secret"):
         return Stage.BINDINGS
     if ref.kind == "Service":
         return Stage.SERVICES

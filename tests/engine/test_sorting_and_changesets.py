@@ -30,13 +30,15 @@ def test_stages_put_namespaces_and_cluster_objects_first_and_routes_last():
         "LimitRange",
         "PersistentVolumeClaim",
         "ConfigMap",
-        "Secret",
         "NetworkPolicy",
         "AuthorizationPolicy",
         "RequestAuthentication",
     ):
         assert stage_of(ref(kind)) is Stage.CONFIG
     assert stage_of(ref("RoleBinding")) is Stage.BINDINGS
+    # A service-account-token Secret made before its ServiceAccount is deleted by the token
+    # controller: Secrets come a stage after ServiceAccounts.
+    assert stage_of(ref("Secret")) is Stage.BINDINGS > stage_of(ref("ServiceAccount"))
     assert Stage.CONFIG < Stage.BINDINGS < Stage.SERVICES
     assert stage_of(ref("Service")) is Stage.SERVICES
     for kind in (
