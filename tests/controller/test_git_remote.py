@@ -70,3 +70,21 @@ def test_symlinks_are_reported_as_links(tmp_path):
     files = dict(RevisionTree(cache_path(remote.url, tmp_path / "cache"), sha).files())
     assert files["projects/vision/link.yaml"] is True
     assert files["projects/vision/project.yaml"] is False
+
+
+def test_a_revision_lists_only_the_platform_layout_like_a_checkout(tmp_path):
+    remote = Remote(tmp_path)
+    remote.write(".github/workflows/ci.yml", "on: push\n")
+    remote.write("tests/testdata/x/projects/a/project.yaml", "kind: Project\n")
+    remote.write("README.md", "# platform\n")
+    sha = remote.push()
+    fetch_branch(remote.url, "main", tmp_path / "cache")
+    tree = RevisionTree(cache_path(remote.url, tmp_path / "cache"), sha)
+    assert {path.split("/")[0] for path, _ in tree.files()} == {
+        "platform.yaml",
+        "environments",
+        "people",
+        "projects",
+    }
+    validation = validate_repo(load_repo(tree))
+    assert validation.valid_projects() == ["nlp", "vision"] and not validation.errors

@@ -19,7 +19,7 @@ from pathlib import Path
 import git
 
 from mofang_gitops.errors import GitError
-from mofang_gitops.sources.trees import check_size
+from mofang_gitops.sources.trees import SKIP_DIRS, WALKED_TOPS, check_size
 
 log = logging.getLogger(__name__)
 
@@ -102,11 +102,15 @@ class RevisionTree:
             raise GitError(f"revision {self.sha[:12]} is not in the cache: {e}") from e
 
     def files(self) -> list[tuple[str, bool]]:
-        """Every blob as ``(path, is_symlink)``, sorted."""
+        """Every blob of the platform layout (``WALKED_TOPS``) as ``(path, is_symlink)``, sorted.
+
+        Like a checkout on disk: the repository may hold other files (CI workflows, docs, the
+        tool's own sources), which are not specs and must not make every project invalid.
+        """
         found = [
             (str(item.path), item.mode == _SYMLINK_MODE)
             for item in self._tree().traverse()
-            if isinstance(item, git.Blob)
+            if isinstance(item, git.Blob) and _in_layout(str(item.path))
         ]
         return sorted(found)
 
@@ -123,3 +127,8 @@ class RevisionTree:
         check_size(path, int(blob.size))
         data: bytes = blob.data_stream.read()
         return data
+
+
+def _in_layout(path: str) -> bool:
+    parts = path.split("/")
+    return parts[0] in WALKED_TOPS and not SKIP_DIRS.intersection(parts[:-1])
