@@ -26,7 +26,12 @@ from mofang_gitops.controller.statuses import SyncState, format_table
 from mofang_gitops.engine import connect
 from mofang_gitops.errors import MofangError, UsageError
 from mofang_gitops.health import Health, read_clusters
-from mofang_gitops.health.reports import format_json, format_markdown, format_text
+from mofang_gitops.health.reports import (
+    format_json,
+    format_markdown,
+    format_placement,
+    format_text,
+)
 from mofang_gitops.rendering import render_repo
 
 NAME = "status"
@@ -35,7 +40,12 @@ EXAMPLE = "mofang-gitops status --project vision --environment prod"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--url`` and ``--token-file``."""
+    """Add ``--url``, ``--token-file`` and ``--placement``."""
+    parser.add_argument(
+        "--placement",
+        action="store_true",
+        help="one row per pod of every notebook and training: node, resource group, phase",
+    )
     parser.add_argument(
         "--token-file",
         type=Path,
@@ -70,7 +80,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         for cluster in clusters.values():
             cluster.close()
-    if args.format == "json":
+    if args.placement:
+        sys.stdout.write(format_placement(health))
+    elif args.format == "json":
         sys.stdout.write(format_json(health))
     elif args.format == "markdown":
         sys.stdout.write(format_markdown(health))

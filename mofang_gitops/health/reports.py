@@ -109,6 +109,46 @@ def format_text(targets: Sequence[TargetHealth], *, colour: bool = False) -> str
     return "\n".join(out) + "\n"
 
 
+WORKLOAD_SOURCES = ("Notebook", "Training")
+"""Specs whose objects run pods: what ``status --placement`` lists."""
+
+
+def placement_rows(targets: Sequence[TargetHealth]) -> list[tuple[str, ...]]:
+    """One row per pod of every notebook and training: where it landed and its phase.
+
+    A workload without pods gets one row whose pod columns are ``-`` and whose last column says
+    why (``waiting for the operator``, a Volcano job with no Volcano here), so nothing that should
+    run is silently left out.
+    """
+    rows: list[tuple[str, ...]] = []
+    for target in targets:
+        where = f"{target.environment}/{target.cluster}"
+        for obj in target.objects:
+            if obj.source.partition(".")[0] not in WORKLOAD_SOURCES or obj.kind not in SHOWN_KINDS:
+                continue
+            head = (target.project, where, _what(obj), obj.verdict.phase or str(obj.health))
+            if not obj.verdict.pods:
+                rows.append((*head, "-", "-", "-", "-", obj.reason))
+            for pod in obj.verdict.pods:
+                node, group = pod.node or "-", pod.resource_group or "-"
+                rows.append((*head, pod.name, node, group, pod.phase, pod.reason))
+    return rows
+
+
+def format_placement(targets: Sequence[TargetHealth]) -> str:
+    """``status --placement``: the placement rows as an aligned table."""
+    header = ("PROJECT", "ENV/CLUSTER", "WORKLOAD", "STATE", "POD", "NODE", "GROUP", "PHASE")
+    rows = [(*header, "")] + placement_rows(targets)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = [
+        (
+            "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])) + "  " + row[-1]
+        ).rstrip()
+        for row in rows
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def _md(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
     for char in "`*_[]":
