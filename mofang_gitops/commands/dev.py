@@ -69,7 +69,8 @@ def format_status(status: dict[str, Any]) -> str:
 
 def _format_runtime(cluster: dict[str, Any]) -> list[str]:
     """What runs in one running cluster, what was skipped and why, and a row per node."""
-    alive = [name if up else f"{name} (exited)" for name, up in cluster["components"].items()]
+    components = cluster["components"].items()
+    alive = [name if c["running"] else f"{name} (exited)" for name, c in components]
     lines = [f"{cluster['name']}: {', '.join(alive)}"]
     lines += [f"  skipped {name}: {why}" for name, why in cluster["skipped"].items()]
     rows = [("NODE", "GROUP", "GPU", "PODS", "READY")]

@@ -155,7 +155,8 @@ def _describe(entry: dict[str, Any], *, running: bool, runtime: bool) -> dict[st
         components = entry.get("components", {})
         marker = str(plane.workdir)
         described["components"] = {
-            name: running and pid_alive(pid, marker) for name, pid in components.items()
+            name: {"pid": pid, "running": running and pid_alive(pid, marker)}
+            for name, pid in components.items()
         }
         described["skipped"] = entry.get("skipped", {})
         described["nodes"] = list_nodes(plane) if healthy else []
