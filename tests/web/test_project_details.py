@@ -188,7 +188,7 @@ def test_revision_shows_short_sha_subject_author_and_age_with_the_subject_escape
         assert "<script>alert" not in text
         assert html.escape(f"raise quota {SCRIPT}", quote=False) in text
         plain = _plain(text)
-        assert "fffffff raise quota <script>alert(1)</script> Zhang San , 2h ago" in plain
+        assert "fffffff raise quota <script>alert(1)</script> by Zhang San , 2h ago" in plain
 
 
 def test_project_page_shows_owner_framework_duration_schedule_words_and_changes(site: Site) -> None:
