@@ -54,15 +54,17 @@ def _unavailable(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def one_cluster_session_per_machine() -> Iterator[None]:
-    """Hold a machine-wide lock while this session runs control planes.
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
+    """Hold a machine-wide lock while a session that runs control planes runs its tests.
 
     Several test sessions on one two-core machine each starting API servers starve one another
-    until CRD installs time out; taking turns finishes sooner. ``MOFANG_TEST_PLANE_LOCK=0``
-    opts out.
+    until CRD installs time out; taking turns finishes sooner. The lock is taken here, before any
+    test starts, so the wait is not charged to the first cluster test's timeout (it was, and a
+    test failed for having queued behind another session). ``MOFANG_TEST_PLANE_LOCK=0`` opts out.
     """
-    if os.environ.get("MOFANG_TEST_PLANE_LOCK") == "0":
+    wants_planes = any(item.get_closest_marker("cluster") for item in session.items)
+    if not wants_planes or os.environ.get("MOFANG_TEST_PLANE_LOCK") == "0":
         yield
         return
     cache = Path(os.environ.get("MOFANG_CACHE_DIR") or Path.home() / ".cache" / "mofang-gitops")
@@ -79,7 +81,7 @@ def one_cluster_session_per_machine() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def binaries(one_cluster_session_per_machine: None) -> Path:
+def binaries() -> Path:
     try:
         return find_binaries()
     except MofangError as err:
@@ -126,7 +128,7 @@ def kubeconfig(control_plane: ControlPlane) -> Path:
 
 
 @pytest.fixture(scope="session")
-def runtime_binaries(one_cluster_session_per_machine: None) -> Path:
+def runtime_binaries() -> Path:
     """kube-scheduler, kube-controller-manager, kwok, operators (scripts/runtime-binaries)."""
     try:
         return find_runtime_binaries()
