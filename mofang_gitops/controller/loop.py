@@ -6,6 +6,13 @@ a failure in one target is recorded and the next one still runs. A remote that i
 last fetched head; retriable cluster errors shorten the wait to an exponential backoff. Passes run
 on every interval (which also heals drift) and whenever ``trigger()`` is called (webhooks).
 
+Passes are incremental. A project is rendered again only when its directory's git tree, or the
+shared inputs (platform, environments, components, people), changed since its last render
+(``RenderCache``). A pass started by ``trigger()`` applies only the targets whose desired state
+changed (or whose last apply failed); a full pass (every interval, and the first) applies every
+target in one engine run per cluster, desired objects from the cache, so drift is still found
+with one LIST per kind, not one per kind and target.
+
 A project this controller applied and git then deleted is pruned through the inventories left in
 each cluster (its Namespace and PersistentVolumes only with ``prune_removed_projects``). The last
 good revision per project and the projects being removed are kept in a ``StateStore`` (a
@@ -17,8 +24,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -29,6 +37,7 @@ from mofang_gitops.controller.plans import (
     ControllerState,
     Plan,
     PlannedTarget,
+    RenderCache,
     StoredTarget,
     gone_projects,
     namespace_of,
@@ -41,12 +50,20 @@ from mofang_gitops.controller.statuses import (
     SyncState,
     TargetStatus,
 )
-from mofang_gitops.engine import PROTECTED_KINDS, Action, ApplyOptions, ChangeSet, Inventory
+from mofang_gitops.engine import (
+    PROTECTED_KINDS,
+    Action,
+    ApplyOptions,
+    ChangeSet,
+    ChangeSetEntry,
+    Inventory,
+)
 from mofang_gitops.errors import ClusterError, GitError
 from mofang_gitops.health import TargetHealth
 from mofang_gitops.manifests import RenderedTarget, Target
 from mofang_gitops.sources.git import (
     CommitInfo,
+    RevisionDigest,
     RevisionTree,
     cache_path,
     fetch_branch,
@@ -54,6 +71,7 @@ from mofang_gitops.sources.git import (
     mask_url,
     pin_revision,
     read_commit,
+    revision_digest,
 )
 from mofang_gitops.sources.loading import internal_stage, load_repo
 from mofang_gitops.validation.repository import Validation, validate_repo
@@ -140,8 +158,13 @@ class _Memory:
     restored: bool = False
     """Whether the state was loaded from the store since this replica last started leading."""
     saved: ControllerState | None = None
-    applied: dict[str, str] = field(default_factory=dict)
-    """Per target id, the revision last applied without failures (drift = changes at the same)."""
+    applied: dict[Target, tuple[str, ...]] = field(default_factory=dict)
+    """Per target, what was last applied without failures (``PlannedTarget.desired``): drift =
+    changes to a target whose desired state did not change; an incremental pass skips it."""
+    digests: dict[str, RevisionDigest | None] = field(default_factory=dict)
+    """Tree hashes per revision (None: unreadable, nothing of it is cached)."""
+    last_full: float = -1.0
+    """``time.monotonic()`` when the last full pass started (-1: none yet)."""
     validations: dict[str, Validation] = field(default_factory=dict)
     head_validation: tuple[tuple[str, tuple[tuple[str, str], ...]], Validation] | None = None
     """The head's validation and the (head, last good revisions) it was made against."""
@@ -179,6 +202,7 @@ class Controller:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._memory = _Memory()
+        self._renders = RenderCache(self._render_key)
         self._pass_lock = threading.Lock()
         self.namespaces: dict[Target, str] = {}
         """Namespace of every planned target (where its Events go)."""
@@ -197,20 +221,30 @@ class Controller:
         self._wake.set()
 
     def run(self) -> None:
-        """Reconcile until :meth:`stop`: on every interval, on triggers, sooner after failures."""
+        """Reconcile until :meth:`stop`: on every interval, on triggers, sooner after failures.
+
+        A pass a trigger started is incremental unless a full one is due (one per interval).
+        """
+        full = True
         while not self._stopping.is_set():
-            self.reconcile_once()
+            self.reconcile_once(full=full)
             wait = self.options.interval
             if self.board.fact("leader") is False:
                 wait = min(wait, self.options.standby_poll)
             elif self._memory.failures:
                 backoff = self.options.backoff_base * 2 ** (self._memory.failures - 1)
                 wait = min(wait, backoff, self.options.backoff_max)
-            self._wake.wait(wait)
+            triggered = self._wake.wait(wait) and not self._stopping.is_set()
             self._wake.clear()
+            since = time.monotonic() - self._memory.last_full
+            full = not triggered or self._memory.last_full < 0 or since >= self.options.interval
 
-    def reconcile_once(self) -> bool:
-        """One pass; True when every target ended Synced or Invalid-at-last-good."""
+    def reconcile_once(self, *, full: bool = True) -> bool:
+        """One pass; True when every target ended Synced or Invalid-at-last-good.
+
+        ``full`` compares every target with its cluster (drift); otherwise only the targets
+        whose desired state changed since their last successful apply are applied.
+        """
         with self._pass_lock, self.metrics.reconcile_duration.time():
             if not self.may_apply():
                 self.board.set_fact("leader", False)
@@ -224,7 +258,7 @@ class Controller:
                 if isinstance(part, PassAware):
                     part.start_pass()  # a retry storm last pass must not starve this one
             try:
-                ok = self._pass()
+                ok = self._pass(full)
             except Exception as e:  # nothing in one revision's data may end the process
                 log.exception("pass at %s failed: %s", self._memory.head[:12] or "-", e)
                 self.metrics.errors.labels("pass").inc()
@@ -237,16 +271,47 @@ class Controller:
                 self.ready.set()
             return ok
 
-    def _pass(self) -> bool:
+    def _pass(self, full: bool) -> bool:
         """Fetch, plan and apply; False when something is to be retried."""
+        started = time.monotonic()
         head = self._fetch()
         if not head or not self._restore():
             return False
+        if full:
+            self._memory.last_full = started
+        renders = self._renders.renders
         plan = self._plan(head)
-        ok = self._apply_plan(plan)
+        rendered = self._renders.renders - renders
+        self.metrics.projects_rendered.inc(rendered)
+        ok, planned = self._apply_plan(plan, full)
+        self.metrics.targets_planned.inc(planned)
+        self.board.set_fact(
+            "lastPass",
+            {
+                "full": full,
+                "projectsRendered": rendered,
+                "targetsPlanned": planned,
+                "targets": len(plan.targets),
+                "seconds": round(time.monotonic() - started, 3),
+            },
+        )
         self._record_commits(head, plan)
         self._observe_health(plan)
         return ok
+
+    def _render_key(self, sha: str, project: str) -> str | None:
+        """The ``RenderCache`` key of ``project`` at ``sha`` (None when its trees are unknown)."""
+        digests = self._memory.digests
+        if sha not in digests:
+            if len(digests) > 64:
+                digests.clear()
+            try:
+                digests[sha] = revision_digest(self._cache, sha)
+            except GitError as e:
+                log.warning("cannot read the trees of %s, rendering all: %s", sha[:12], e)
+                digests[sha] = None
+        digest = digests[sha]
+        return None if digest is None else digest.key(project)
 
     def _record_commits(self, head: str, plan: Plan) -> None:
         """Subject, author and time of the head and of every applied revision, for the pages."""
@@ -377,7 +442,9 @@ class Controller:
             self._memory.good,
             self._validation,
             render_budget=self.options.render_budget,
+            cache=self._renders,
         )
+        self._renders.keep(set(validation.repo.projects) | set(plan.good_revisions))
         for project, problems in plan.stranded.items():
             log.warning(
                 "project %s: invalid at %s with no good revision: %s",
@@ -446,7 +513,8 @@ class Controller:
         except ClusterError as e:
             log.warning("%s: cannot delete empty inventory %s: %s", cluster, inventory.name, e)
 
-    def _apply_plan(self, plan: Plan) -> bool:
+    def _apply_plan(self, plan: Plan, full: bool) -> tuple[bool, int]:
+        """Apply what is due; (False when something is to be retried, targets planned)."""
         ok = True  # a render that failed is not retried sooner: the same data fails the same way
         self.board.forget_except(
             {p.rendered.target for p in plan.targets} | {f.target for f in plan.failed}
@@ -457,19 +525,56 @@ class Controller:
             self._record(
                 TargetStatus(failed.target, SyncState.FAILED, failed.revision, failed.error)
             )
+        due: list[PlannedTarget] = []
         for planned in plan.targets:
-            if not self.may_apply():
-                log.warning("%s: lost leadership, not applying", planned.rendered.target)
-                return False
             if planned.rendered.namespace:
                 self.namespaces[planned.rendered.target] = planned.rendered.namespace
+            if full or not self._unchanged(planned):
+                due.append(planned)
+        if due and not self.may_apply():
+            log.warning("lost leadership, not applying %d target(s)", len(due))
+            return False, 0
+        together = [p for p in due if not p.removed]
+        if len(together) > 1:
+            ok = self._apply_together(together)
+        else:
+            ok = all([self._apply_target(p) for p in together])
+        for planned in (p for p in due if p.removed):
+            if not self.may_apply():
+                log.warning("%s: lost leadership, not applying", planned.rendered.target)
+                return False, len(due)
             ok = self._apply_target(planned) and ok
         for project, sha in plan.good_revisions.items():
             if sha not in self._memory.good.values():
                 pin_revision(self._cache, sha, f"good/{project}")
         self._memory.good = dict(plan.good_revisions)
         self._save()
-        return ok
+        return ok, len(due)
+
+    def _unchanged(self, planned: PlannedTarget) -> bool:
+        """Whether ``planned`` is what was last applied, successfully (its status is re-dated)."""
+        target = planned.rendered.target
+        if planned.removed or self._memory.applied.get(target) != planned.desired:
+            return False
+        status = self.board.get(target)
+        if status is None:
+            return False
+        self.board.put(replace(status, revision=planned.revision))
+        return True
+
+    def _apply_together(self, due: list[PlannedTarget]) -> bool:
+        """Apply ``due`` in one engine run (one LIST per kind and cluster), status per target.
+
+        An exception (not a per-object failure) falls back to one run per target, so one target
+        that trips a bug cannot hide the others' outcomes.
+        """
+        try:
+            changes = self.applier.apply([p.rendered for p in due], ApplyOptions(prune=True))
+        except Exception as e:
+            log.warning("applying %d targets together raised, one by one now: %s", len(due), e)
+            return all([self._apply_target(p) for p in due])
+        split = _by_target(changes, [p.rendered.target for p in due])
+        return all([self._applied(p, split.get(p.rendered.target, ChangeSet())) for p in due])
 
     def _apply_target(self, planned: PlannedTarget) -> bool:
         """Apply one target and record its status; never raises for cluster trouble."""
@@ -499,6 +604,11 @@ class Controller:
             error = f"apply raised {type(e).__name__}: {e}"[:2000]
             self._record(TargetStatus(target, SyncState.FAILED, planned.revision, error))
             return False
+        return self._applied(planned, changes)
+
+    def _applied(self, planned: PlannedTarget, changes: ChangeSet) -> bool:
+        """Record what applying one target did; False when something failed."""
+        target = planned.rendered.target
         failed = changes.failed
         state, error = _outcome(planned, changes)
         counts = {k: v for k, v in changes.summary().items() if v}
@@ -507,11 +617,11 @@ class Controller:
             for e in changes.entries
             if e.action != Action.UNCHANGED
         )[:MAX_CHANGES]
-        self._count(
-            planned, changes, drift=self._memory.applied.get(str(target)) == planned.revision
-        )
-        if not failed:
-            self._memory.applied[str(target)] = planned.revision
+        self._count(planned, changes, drift=self._memory.applied.get(target) == planned.desired)
+        if failed:
+            self._memory.applied.pop(target, None)
+        else:
+            self._memory.applied[target] = planned.desired
         self._record(
             TargetStatus(
                 target,
@@ -546,6 +656,21 @@ class Controller:
     def wait_ready(self, timeout: float) -> bool:
         """Block until the first successful pass, or a pass that found us standing by."""
         return self.ready.wait(timeout)
+
+
+def _by_target(changes: ChangeSet, targets: Sequence[Target]) -> dict[Target, ChangeSet]:
+    """Split one run's entries per target (an inventory's own failure goes to its target)."""
+    inventories = {Inventory(t.environment, t.project).name: t for t in targets}
+    found: dict[Target, list[ChangeSetEntry]] = {t: [] for t in targets}
+    for entry in changes:
+        target = entry.target
+        if target is None and entry.ref.kind == "ConfigMap":
+            target = inventories.get(entry.ref.name)
+            if target is not None and target.cluster != entry.cluster:
+                target = Target(target.environment, entry.cluster, target.project)
+        if target in found:
+            found[target].append(entry)
+    return {t: ChangeSet.of(entries) for t, entries in found.items()}
 
 
 def _outcome(planned: PlannedTarget, changes: ChangeSet) -> tuple[SyncState, str]:

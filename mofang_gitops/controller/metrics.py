@@ -39,6 +39,16 @@ class ControllerMetrics:
             "Objects created, configured or replaced",
             registry=self.registry,
         )
+        self.projects_rendered = Counter(
+            "mofang_projects_rendered",
+            "Projects rendered (only those whose files or the shared inputs changed)",
+            registry=self.registry,
+        )
+        self.targets_planned = Counter(
+            "mofang_targets_planned",
+            "Targets compared with their clusters (every target on a full pass, else the changed)",
+            registry=self.registry,
+        )
         self.objects_pruned = Counter(
             "mofang_objects_pruned", "Objects deleted by prune", registry=self.registry
         )

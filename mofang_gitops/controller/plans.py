@@ -39,6 +39,60 @@ class PlannedTarget:
     """The project is gone from git: the target is empty and everything it had is pruned."""
     error: str = ""
     """Why the head could not be rendered (the render is the last good one): reported Failed."""
+    source: str = ""
+    """The git trees the render came from (``RenderCache`` key); '' when unknown."""
+
+    @property
+    def desired(self) -> tuple[str, ...]:
+        """Equal between two passes when the target's desired state and report are equal."""
+        origin = self.source or self.revision  # unknown trees: only the same commit is equal
+        return (origin, *self.problems, self.error, str(self.removed))
+
+
+class RenderCache:
+    """Rendered targets per project, keyed on the git trees they were rendered from.
+
+    A render is a function of the project's directory and of the shared inputs (platform,
+    environments, components, people), so equal tree hashes give an equal render: a pass re-renders
+    only the projects whose directory changed, or all of them when a shared input did.
+    ``key`` returns None when the trees are unknown (never cached).
+    """
+
+    def __init__(self, key: Callable[[str, str], str | None]) -> None:
+        self.key = key
+        """``(revision, project) -> key`` (``RevisionDigest.key`` of that revision)."""
+        self._entries: dict[str, tuple[str, tuple[RenderedTarget, ...]]] = {}
+        self.renders = 0
+        """Projects rendered so far (a counter, read per pass by the controller)."""
+
+    def render(
+        self, validation: Validation, sha: str, name: str, budget: float
+    ) -> tuple[str, list[RenderedTarget]]:
+        """``name`` rendered at ``sha`` (cached when its trees did not change), with its key."""
+        key = self.key(sha, name)
+        cached = self._entries.get(name)
+        if key is not None and cached is not None and cached[0] == key:
+            return key, list(cached[1])
+        self.renders += 1
+        rendered = render_project(validation, name, budget=budget)
+        if key is None:
+            self._entries.pop(name, None)
+        else:
+            self._entries[name] = (key, tuple(rendered))
+        return key or "", rendered
+
+    def keep(self, projects: Iterable[str]) -> None:
+        """Forget the renders of projects not in ``projects`` (deleted from git)."""
+        for name in set(self._entries) - set(projects):
+            del self._entries[name]
+
+
+def _render(
+    cache: RenderCache | None, validation: Validation, sha: str, name: str, budget: float
+) -> tuple[str, list[RenderedTarget]]:
+    if cache is None:
+        return "", render_project(validation, name, budget=budget)
+    return cache.render(validation, sha, name, budget)
 
 
 @dataclass(frozen=True)
@@ -107,12 +161,15 @@ def plan_targets(
     load: Callable[[str], Validation],
     *,
     render_budget: float = RENDER_BUDGET,
+    cache: RenderCache | None = None,
 ) -> Plan:
     """Render valid projects at ``head_sha`` and invalid ones at their last good revision.
 
     ``load`` returns the validation of an older revision (the caller caches it). A project whose
     render raises (a bug its specs trigger, or a render over ``render_budget`` seconds) falls
     back to its last good revision too, reported Failed with the error; the others go on.
+    With ``cache``, a project whose trees did not change since its last render is not rendered
+    again.
     """
     planned: list[PlannedTarget] = []
     good: dict[str, str] = {}
@@ -120,12 +177,12 @@ def plan_targets(
     errors: dict[str, str] = {}
     for name in head.valid_projects():
         try:
-            rendered = render_project(head, name, budget=render_budget)
+            source, rendered = _render(cache, head, head_sha, name, render_budget)
         except Exception as e:  # one project's data must not stop the others' pass
             errors[name] = render_error(head_sha, e)
             log.exception("project %s: render at %s failed", name, head_sha[:12])
             continue
-        planned.extend(PlannedTarget(r, head_sha) for r in rendered)
+        planned.extend(PlannedTarget(r, head_sha, source=source) for r in rendered)
         good[name] = head_sha
     stranded: dict[str, tuple[str, ...]] = {}
     by_revision: dict[str, list[str]] = {}
@@ -148,14 +205,16 @@ def plan_targets(
             continue
         for name in names:
             try:
-                rendered = render_project(older, name, budget=render_budget)
+                source, rendered = _render(cache, older, sha, name, render_budget)
             except Exception as e:  # the last good render of a project, against today's code
                 log.exception("project %s: render of last good %s failed", name, sha[:12])
                 failed.extend(_failed_targets(older, name, sha, render_error(sha, e)))
                 continue
             problems = () if name in errors else project_problems(head, name)
             error = errors.get(name, "")
-            planned.extend(PlannedTarget(r, sha, problems, error=error) for r in rendered)
+            planned.extend(
+                PlannedTarget(r, sha, problems, error=error, source=source) for r in rendered
+            )
             good[name] = sha
     ordered = sorted(planned, key=lambda p: p.rendered.target)
     return Plan(tuple(ordered), good, stranded, tuple(sorted(failed, key=lambda f: f.target)))

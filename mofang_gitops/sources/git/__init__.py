@@ -6,18 +6,23 @@ into a bare cache and reads revisions from there. Either way a revision becomes 
 
 from mofang_gitops.sources.git.commits import CommitInfo, read_commit
 from mofang_gitops.sources.git.remote import (
+    SHARED_INPUTS,
+    RevisionDigest,
     RevisionTree,
     cache_path,
     fetch_branch,
     is_ancestor,
     mask_url,
     pin_revision,
+    revision_digest,
 )
 from mofang_gitops.sources.git.revisions import GitTree, changed_paths, merge_base, resolve
 
 __all__ = [
+    "SHARED_INPUTS",
     "CommitInfo",
     "GitTree",
+    "RevisionDigest",
     "RevisionTree",
     "cache_path",
     "changed_paths",
@@ -28,4 +33,5 @@ __all__ = [
     "pin_revision",
     "read_commit",
     "resolve",
+    "revision_digest",
 ]

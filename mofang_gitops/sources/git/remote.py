@@ -132,3 +132,52 @@ class RevisionTree:
 def _in_layout(path: str) -> bool:
     parts = path.split("/")
     return parts[0] in WALKED_TOPS and not SKIP_DIRS.intersection(parts[:-1])
+
+
+SHARED_INPUTS = ("platform.yaml", "platform.yml", "environments", "components", "people")
+"""What every project's render reads besides its own directory (a change re-renders them all)."""
+
+
+@dataclass(frozen=True)
+class RevisionDigest:
+    """The git tree hashes a render depends on, at one commit: equal hashes, equal files."""
+
+    shared: str
+    """One digest of the shared inputs (and of any stray file directly under ``projects/``)."""
+    projects: dict[str, str]
+    """Tree hash of ``projects/<name>`` per project directory."""
+
+    def key(self, project: str) -> str | None:
+        """What a render of ``project`` at this commit is keyed on (None: no such directory)."""
+        tree = self.projects.get(project)
+        return None if tree is None else f"{self.shared}:{tree}"
+
+
+def revision_digest(repo_path: Path, sha: str) -> RevisionDigest:
+    """Tree hashes of the shared inputs and of each project directory, from two ``ls-tree``.
+
+    Reads tree objects only (no blob), so it costs milliseconds whatever the repository's size.
+
+    Raises:
+        GitError: the revision is not in the cache.
+    """
+    try:
+        repo = git.Repo(repo_path)
+        try:
+            shared = repo.git.ls_tree("-z", "--full-tree", sha, "--", *SHARED_INPUTS)
+            listing = repo.git.ls_tree("-z", "--full-tree", sha, "--", "projects/")
+        finally:
+            repo.close()
+    except (git.GitCommandError, ValueError, OSError) as e:
+        raise GitError(f"cannot list the trees of {sha[:12]}: {e}") from e
+    projects: dict[str, str] = {}
+    stray = []
+    for record in (r for r in listing.split("\0") if r):
+        info, _, path = record.partition("\t")
+        _, kind, tree = info.split()
+        if kind == "tree":
+            projects[path.removeprefix("projects/")] = tree
+        else:  # a file directly under projects/ is a repository-level problem: shared
+            stray.append(record)
+    digest = hashlib.sha256("\0".join([shared, *stray]).encode()).hexdigest()[:20]
+    return RevisionDigest(digest, projects)
