@@ -14,7 +14,10 @@ repository, and measures:
    files (requests counted from kubectl's ``--v=6`` response log lines), and the apply of a change
    to one project (engine over the whole repository, and CLI with ``--project``);
 4. on control plane B, started fresh after A is stopped: ``kubectl apply --server-side`` of the
-   same rendered files into the empty cluster.
+   same rendered files into the empty cluster, again (its no-op) and after a one-object change;
+5. on control plane C, started fresh after B is stopped: the Flux peer (benchmarks/fluxpeer,
+   ``fluxcd/pkg/ssa`` as kustomize-controller runs it, built by scripts/flux-peer): apply from
+   empty, the same again (no-op reconcile) and a one-object change, requests by verb.
 
 ``kubectl diff`` makes a GET and a dry-run PATCH per object, one object at a time; at ~26,000
 objects it would take several minutes, so by default it runs on a deterministic sample (the
@@ -23,7 +26,7 @@ half of that to check that its cost is linear) and is extrapolated linearly to t
 is measured on the same sample and on the full set. ``--kubectl-diff-sample 0`` measures kubectl
 on the full set instead.
 
-Usage: python benchmarks/run.py [--projects N] [--json] [--keep] [--workdir DIR]
+Usage: python benchmarks/run.py [--projects N] [--json] [--keep] [--workdir DIR] [--no-flux]
 With --json the last line of stdout is one JSON object with every figure.
 """
 
@@ -176,6 +179,23 @@ def process_cpu(pids: Sequence[int]) -> float:
 def server_cpu(cp: ControlPlane) -> float:
     """CPU seconds of the plane's kube-apiserver and etcd."""
     return process_cpu([cp.apiserver_pid, cp.etcd_pid])
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident memory (``VmHWM``) of a live process, in MB (0 when unreadable)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def plane_memory(cp: ControlPlane, results: dict[str, Any], name: str) -> None:
+    """Record the peak RSS of the plane's API server and etcd (read before it stops)."""
+    results[f"{name}_apiserver_peak_rss_mb"] = round(peak_rss_mb(cp.apiserver_pid), 1)
+    results[f"{name}_etcd_peak_rss_mb"] = round(peak_rss_mb(cp.etcd_pid), 1)
 
 
 def run(
@@ -518,6 +538,16 @@ def measure_plane_a(
             set(plan.actions) <= {"unchanged", "skipped"}, f"no-op plan: {plan.actions}", problems
         )
 
+        log("our no-op reconcile: apply again, nothing changed (what the controller does)")
+        again = engine_run(cp, rendered(repo), ApplyOptions(prune=True), dry_run=False)
+        results["noop_apply_seconds"] = again.timing.seconds
+        results["noop_apply_cpu_seconds"] = again.timing.cpu
+        results["noop_apply_server_cpu_seconds"] = again.server_cpu
+        results["noop_apply_requests"] = again.total_requests
+        results["noop_apply_requests_by_verb"] = again.requests
+        noop_actions = set(again.actions)
+        check(noop_actions <= {"unchanged", "skipped"}, f"no-op apply: {again.actions}", problems)
+
         log("CLI plan --prune (subprocess, end to end)")
         cli = [sys.executable, "-m", "mofang_gitops", "--repo", str(repo), "--kubeconfig"]
         with timed() as plan_cli:
@@ -534,6 +564,8 @@ def measure_plane_a(
         results["one_project_apply_seconds"] = one.timing.seconds
         results["one_project_apply_render_seconds"] = render_again.seconds
         results["one_project_apply_requests"] = one.requests
+        results["one_project_apply_cpu_seconds"] = one.timing.cpu
+        results["one_project_apply_server_cpu_seconds"] = one.server_cpu
         results["one_project_apply_actions"] = one.actions
         check(
             one.actions.get("configured") == 1 and not one.actions.get("failed"),
@@ -553,6 +585,10 @@ def measure_plane_a(
         results["one_project_apply_cli_seconds"] = apply_cli.seconds
         results["one_project_apply_cli_actions"] = dict(cli_actions)
         check(cli_actions.get("configured") == 1, f"CLI apply: {dict(cli_actions)}", problems)
+        plane_memory(cp, results, "plane_a")
+        results["ours_peak_rss_mb"] = round(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+        )
     finally:
         git(repo, "checkout", "-q", "--", ".")
         cp.stop()
@@ -629,8 +665,108 @@ def measure_plane_b(out: Path, work: Path, repo: Path, results: dict[str, Any]) 
         check(
             kube.stdout_lines == total, f"kubectl apply printed {kube.stdout_lines} lines", problems
         )
+        log("kubectl apply --server-side again (its no-op reconcile)")
+        again = kubectl(
+            cp, ["apply", "--server-side", "--recursive", "-f", str(out)], total, timeout=3600
+        )
+        results["kubectl_noop_seconds"] = again.timing.seconds
+        results["kubectl_noop_requests"] = again.requests
+        results["kubectl_noop_cpu_seconds"] = again.timing.child_cpu
+        results["kubectl_noop_server_cpu_seconds"] = again.server_cpu
+        changed = render_changed(repo, work)
+        log(f"kubectl apply --server-side of the change to {project_name(CHANGED_PROJECT)}")
+        change = kubectl(
+            cp, ["apply", "--server-side", "--recursive", "-f", str(changed)], total, timeout=3600
+        )
+        results["kubectl_change_seconds"] = change.timing.seconds
+        results["kubectl_change_requests"] = change.requests
+        results["kubectl_change_cpu_seconds"] = change.timing.child_cpu
+        results["kubectl_change_server_cpu_seconds"] = change.server_cpu
+        plane_memory(cp, results, "plane_b")
     finally:
         cp.stop()
+
+
+def render_changed(repo: Path, work: Path) -> Path:
+    """``render --out`` of the repository with ``CHANGED_PROJECT``'s notebook CPU raised."""
+    changed = work / "rendered-changed"
+    change_notebook_cpu(repo, CHANGED_PROJECT)
+    try:
+        cli = [sys.executable, "-m", "mofang_gitops", "--repo", str(repo)]
+        run([*cli, "render", "--out", str(changed)], timeout=600)
+    finally:
+        git(repo, "checkout", "-q", "--", ".")
+    return changed
+
+
+def flux_peer() -> Path:
+    """The cached Flux peer binary (scripts/flux-peer builds it on first use)."""
+    done = run([str(HERE.parent / "scripts" / "flux-peer")], timeout=3600)
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
+def measure_plane_c(out: Path, work: Path, repo: Path, results: dict[str, Any]) -> None:
+    """The Flux peer on the same files in a fresh plane: apply, no-op reconcile, one change.
+
+    The peer times each phase itself (wall, its own CPU, requests by verb); the API server and
+    etcd CPU is read around the whole run, so it is split per phase in proportion to requests.
+    """
+    problems: list[str] = results.setdefault("problems_seen", [])
+    peer = flux_peer()
+    log("control plane C: starting (CRDs installed)")
+    cp, _ = start_plane(CLUSTER, work / "plane-c")
+    try:
+        warm_up(cp, rendered(repo))
+        log(f"Flux peer: apply, no-op, change ({results['objects']} objects)")
+        argv = [str(peer), "--dir", str(out), "--kubeconfig", str(cp.kubeconfig)]
+        argv += ["--context", CLUSTER, "--phases", "apply,noop,change"]
+        before = server_cpu(cp)
+        with timed() as whole:
+            stdout, peak = run_measured(argv, work / "fluxpeer")
+        server = server_cpu(cp) - before
+        plane_memory(cp, results, "plane_c")
+    finally:
+        cp.stop()
+    report_ = json.loads(stdout.strip().splitlines()[-1])
+    phases = report_["phases"]
+    results["flux_options"] = report_["options"]
+    results["flux_ssa_version"] = report_["ssa_version"]
+    results["flux_process_seconds"] = whole.seconds
+    results["flux_peak_rss_mb"] = round(peak, 1)
+    total_requests = sum(p["total_requests"] for p in phases.values()) or 1
+    for phase in ("apply", "noop", "change"):
+        figures = phases[phase]
+        results[f"flux_{phase}_seconds"] = figures["seconds"]
+        results[f"flux_{phase}_cpu_seconds"] = figures["client_cpu_seconds"]
+        results[f"flux_{phase}_requests"] = figures["total_requests"]
+        results[f"flux_{phase}_requests_by_verb"] = figures["requests"]
+        results[f"flux_{phase}_actions"] = figures["actions"]
+        results[f"flux_{phase}_server_cpu_seconds"] = (
+            server * figures["total_requests"] / total_requests
+        )
+    check(
+        phases["apply"]["actions"].get("created", 0) == results["objects"],
+        f"Flux peer apply: {phases['apply']['actions']}",
+        problems,
+    )
+    check(
+        set(phases["noop"]["actions"]) <= {"unchanged", "skipped"},
+        f"Flux peer no-op: {phases['noop']['actions']}",
+        problems,
+    )
+
+
+def run_measured(argv: Sequence[str], logs: Path) -> tuple[str, float]:
+    """Run a command to its end; its stdout and its own peak RSS in MB (``wait4``'s rusage)."""
+    with open(f"{logs}.out", "w+") as out, open(f"{logs}.err", "w+") as err:
+        proc = subprocess.Popen(list(argv), stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise SystemExit(f"{argv[0]}: exit {proc.returncode}\n{err.read()[-4000:]}")
+        return out.read(), usage.ru_maxrss / 1024
 
 
 # --- report --------------------------------------------------------------------------------------
@@ -753,6 +889,7 @@ def report(results: dict[str, Any]) -> str:
         target=str(r["one_project_apply_cli_actions"]),
     )
     lines.append("-" * 100)
+    lines.extend(side_by_side(r))
     notes = [
         "Ours: engine in-process on freshly rendered targets (YAML parse included, render not), "
         "unless marked CLI (a fresh `python -m mofang_gitops` process, everything included). "
@@ -771,6 +908,65 @@ def report(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _verbs(requests: dict[str, int]) -> str:
+    """``{"apply": 3, "list": 2}`` as ``5 (apply 3, list 2)``."""
+    inner = ", ".join(f"{verb} {n}" for verb, n in sorted(requests.items()))
+    return f"{sum(requests.values())} ({inner})"
+
+
+def side_by_side(r: dict[str, Any]) -> list[str]:
+    """Ours vs the Flux peer vs kubectl, each on a fresh plane (empty when Flux was skipped)."""
+    if "flux_apply_seconds" not in r:
+        return []
+    lines = [
+        "",
+        f"{'phase (fresh plane each)':<30} {'ours':>9} {'Flux peer':>10} {'kubectl':>9} "
+        f"{'ours vs Flux':>13}",
+        "-" * 100,
+    ]
+    phases = [
+        ("apply from empty", "apply", "flux_apply", "kubectl_apply", r["apply_vs_flux"]),
+        ("no-op reconcile", "noop_apply", "flux_noop", "kubectl_noop", r["noop_vs_flux"]),
+        ("one-object change", "one_project_apply", "flux_change", "kubectl_change",
+         r["change_vs_flux"]),
+    ]  # fmt: skip
+    for title, ours, flux, kube, factor in phases:
+        lines.append(
+            f"{title + ' (s)':<30} {r[ours + '_seconds']:>9.2f} {r[flux + '_seconds']:>10.2f} "
+            f"{r[kube + '_seconds']:>9.2f} {factor:>12.2f}x"
+        )
+        ours_cpu = r.get(ours + "_client_cpu_seconds", r.get(ours + "_cpu_seconds", 0.0))
+        lines.append(
+            f"{'  client CPU (s)':<30} {ours_cpu:>9.2f} {r[flux + '_cpu_seconds']:>10.2f} "
+            f"{r[kube + '_cpu_seconds']:>9.2f}"
+        )
+        lines.append(
+            f"{'  API server + etcd CPU (s)':<30} {r[ours + '_server_cpu_seconds']:>9.2f} "
+            f"{r[flux + '_server_cpu_seconds']:>10.2f} {r[kube + '_server_cpu_seconds']:>9.2f}"
+        )
+        ours_requests = r[ours + "_requests"]
+        if isinstance(ours_requests, int):
+            ours_requests = r.get(ours + "_requests_by_verb", {"all": ours_requests})
+        lines.append(f"  requests, ours:    {_verbs(ours_requests)}")
+        lines.append(f"  requests, Flux:    {_verbs(r[flux + '_requests_by_verb'])}")
+        lines.append(f"  requests, kubectl: {_verbs(r[kube + '_requests'])}")
+    lines.append(
+        f"peak RSS (MB): ours (benchmark process) {r['ours_peak_rss_mb']:.0f}, render child "
+        f"{r['peak_rss_mb']:.0f}, Flux peer {r['flux_peak_rss_mb']:.0f}; API server A/B/C "
+        f"{r['plane_a_apiserver_peak_rss_mb']:.0f}/{r['plane_b_apiserver_peak_rss_mb']:.0f}/"
+        f"{r['plane_c_apiserver_peak_rss_mb']:.0f}, etcd A/B/C "
+        f"{r['plane_a_etcd_peak_rss_mb']:.0f}/{r['plane_b_etcd_peak_rss_mb']:.0f}/"
+        f"{r['plane_c_etcd_peak_rss_mb']:.0f}"
+    )
+    lines.append(
+        f"apply from empty vs the API server's floor (its CPU / {r['machine']['nproc']} cores = "
+        f"{r['apply_server_floor_seconds']:.1f} s): {r['apply_vs_server_floor']:.2f}x; client CPU "
+        f"per object {r['apply_client_cpu_ms_per_object']:.2f} ms"
+    )
+    lines.append("-" * 100)
+    return lines
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run every measurement; print the table (and the JSON line with --json)."""
     parser = argparse.ArgumentParser(
@@ -786,6 +982,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=2000,
         metavar="N",
         help="objects kubectl diff is measured on, extrapolated linearly (0: the full set)",
+    )
+    parser.add_argument(
+        "--no-flux", action="store_true", help="skip the Flux peer (plane C; needs Go to build it)"
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
@@ -813,6 +1012,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         measure_diffs(repo, refs, results)
         measure_plane_a(repo, out, work, args, results)
         measure_plane_b(out, work, repo, results)
+        if not args.no_flux:
+            measure_plane_c(out, work, repo, results)
+            results["apply_vs_flux"] = ratio(
+                results["flux_apply_seconds"], results["apply_seconds"]
+            )
+            results["noop_vs_flux"] = ratio(
+                results["flux_noop_seconds"], results["noop_apply_seconds"]
+            )
+            results["change_vs_flux"] = ratio(
+                results["flux_change_seconds"], results["one_project_apply_seconds"]
+            )
+        results["apply_server_floor_seconds"] = (
+            results["apply_server_cpu_seconds"] / results["machine"]["nproc"]
+        )
+        results["apply_vs_server_floor"] = ratio(
+            results["apply_seconds"], results["apply_server_floor_seconds"]
+        )
+        results["apply_client_cpu_ms_per_object"] = (
+            1000 * results["apply_client_cpu_seconds"] / results["objects"]
+        )
         results["apply_speedup"] = ratio(results["kubectl_apply_seconds"], results["apply_seconds"])
         results["noop_plan_speedup"] = ratio(
             results["kubectl_diff_seconds"], results["noop_plan_seconds"]
