@@ -10,7 +10,7 @@ keeps a one-project preview of a large repository fast (DESIGN.md section 10).
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -50,14 +50,26 @@ def project_of(path: str) -> str | None:
     return None
 
 
-def changed_projects(changed: Iterable[str]) -> tuple[set[str], bool]:
-    """Projects whose files changed, and whether any platform-wide file changed."""
+def changed_projects(
+    changed: Iterable[str], consents: Callable[[str], set[str] | None] = lambda path: None
+) -> tuple[set[str], bool]:
+    """Projects whose files changed, and whether any platform-wide file changed.
+
+    ``consents`` names the projects a changed ``people/`` file lists in either revision (None:
+    unknown, so every project): those, and only those, are touched by it.
+    """
     projects: set[str] = set()
     platform_wide = False
     for path in changed:
         name = project_of(path)
         if name is not None:
             projects.add(name)
+        elif path.startswith("people/"):
+            listed = consents(path)
+            if listed is None:
+                platform_wide = True
+            else:
+                projects |= listed
         elif path.split("/")[0] in (
             *("platform.yaml", "platform.yml", "environments", "components", "projects"),
         ):
@@ -96,7 +108,7 @@ def preview_trees(
     labels: tuple[str, str] = ("base", "head"),
 ) -> Preview:
     """Compare two revisions given the paths that differ between them (never raises on specs)."""
-    touched, platform_wide = changed_projects(changed)
+    touched, platform_wide = changed_projects(changed, lambda path: _consents(path, base, head))
     scope: set[str] | None = None if platform_wide else set(touched)
     if options.projects:
         scope = set(options.projects) if scope is None else scope & options.projects
@@ -133,6 +145,45 @@ def preview_trees(
             ]
         ),
     )
+
+
+def _consents(path: str, *trees: FileTree) -> set[str] | None:
+    """Projects the person file ``path`` lets mount the home, in any of ``trees`` (None: unknown).
+
+    A home is mounted only where its person's file lists the project, so a change to that file
+    can only change validation and renders of the projects it lists, before or after.
+    """
+    found: set[str] = set()
+    for tree in trees:
+        repo = load_repo(_PathTree(tree, path), set())
+        person = next(iter(repo.people.values()), None)
+        if person is None and _exists(tree, path):
+            return None  # unreadable: it is an error of the head or the base, render everything
+        if person is not None:
+            found |= set(person.model.spec.home.projects)
+    return found
+
+
+def _exists(tree: FileTree, path: str) -> bool:
+    return any(p == path for p, _ in tree.files())
+
+
+@dataclass(frozen=True)
+class _PathTree:
+    """A tree showing one file only (to read a person's consent without the rest)."""
+
+    tree: FileTree
+    path: str
+
+    @property
+    def label(self) -> str:
+        return self.tree.label
+
+    def files(self) -> list[tuple[str, bool]]:
+        return [(p, link) for p, link in self.tree.files() if p == self.path]
+
+    def read(self, path: str) -> bytes:
+        return self.tree.read(path)
 
 
 def _load_base(base: FileTree, head_repo: Repo, touched: set[str]) -> Repo:
