@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from mofang_gitops.engine import Inventory
 from mofang_gitops.errors import GitError, Problem
@@ -72,19 +72,28 @@ class RenderCache:
         key = self.key(sha, name)
         cached = self._entries.get(name)
         if key is not None and cached is not None and cached[0] == key:
-            return key, list(cached[1])
+            return key, [_unparsed(r) for r in cached[1]]
         self.renders += 1
         rendered = render_project(validation, name, budget=budget)
         if key is None:
             self._entries.pop(name, None)
         else:
-            self._entries[name] = (key, tuple(rendered))
+            self._entries[name] = (key, tuple(_unparsed(r) for r in rendered))
         return key or "", rendered
 
     def keep(self, projects: Iterable[str]) -> None:
         """Forget the renders of projects not in ``projects`` (deleted from git)."""
         for name in set(self._entries) - set(projects):
             del self._entries[name]
+
+
+def _unparsed(rendered: RenderedTarget) -> RenderedTarget:
+    """A copy whose manifests have not parsed their bodies yet.
+
+    A body, once parsed, stays cached on its manifest: kept in the render cache that would hold
+    every object of every project as dicts between passes (about twice the text's memory).
+    """
+    return replace(rendered, manifests=tuple(replace(m) for m in rendered.manifests))
 
 
 def _render(

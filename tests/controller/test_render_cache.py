@@ -81,5 +81,11 @@ def test_cached_plan_renders_only_changed_projects_and_equals_a_fresh_plan(tmp_p
     assert [p.rendered for p in cached.targets] == [p.rendered for p in fresh.targets]
     assert [p.revision for p in cached.targets] == [second, second]
     assert any(m.ref.name == "extra-nb" for p in cached.targets for m in p.rendered.manifests)
+    # Bodies parsed while applying are not kept between passes by the cache.
+    for planned in cached.targets:
+        assert all(m.body for m in planned.rendered.manifests)
+    again = plan_targets(head, second, {}, fetched.validation, cache=cache)
+    assert cache.renders == 3
+    assert not any("body" in vars(m) for p in again.targets for m in p.rendered.manifests)
     by_project = {p.rendered.target.project: p.source for p in cached.targets}
     assert by_project == {"nlp": fetched.key(second, "nlp"), "vision": fetched.key(first, "vision")}
