@@ -1,141 +1,126 @@
-"""A small running cluster for health tests: kube-scheduler, kube-controller-manager, kwok.
+"""Repositories and reads for health tests on the shared ``running_cluster`` (tests/conftest.py).
 
-Issue 15's ``running_cluster`` fixture landed only as these tests were finished (moving them
-onto it, and adding trainings run by its operators, is the next step), so this
-starts the three components the way docs/runtime-components.md says, on a control plane of its
-own (pods scheduled on the shared plane would disturb other tests). No operators: trainings do
-not run here (their health rules are tested on recorded status documents instead).
-Nodes are kwok Nodes for each resource group of the minimal platform; the apiserver's not-ready
-taint is lifted by hand (no node-lifecycle-controller, so no heartbeats are needed).
+Each test gets the minimal platform renamed to a project of its own (so it owns a fresh
+namespace on the shared cluster), with the running cluster's facts laid over it, as the example
+platform has them: the GPU group tolerates the taint its kwok nodes carry, and Pod Security
+enforces ``baseline`` (under ``restricted`` the API server refuses the init container the
+training operator adds to PyTorch workers, which ``status`` reports as Degraded). Workloads
+are added as spec files, so everything on the cluster is what the renderer made of them.
 """
 
 from __future__ import annotations
 
-import glob
-import os
-import subprocess
+import shutil
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import BinaryIO
 
-from mofang_gitops.devtools.controlplane import ControlPlane
+from mofang_gitops.cli import main
+from mofang_gitops.commands.common import resource_groups
+from mofang_gitops.devtools.running import RunningCluster
+from mofang_gitops.engine import connect
+from mofang_gitops.health import ObjectHealth, read_clusters
 from mofang_gitops.k8s.cluster import Cluster
+from mofang_gitops.rendering import render_repo
+from tests.scenarios import build_repo, validate_dir
 
-REPO = Path(__file__).resolve().parents[2]
-STAGES = REPO / "mofang_gitops" / "devtools" / "kwok-stages.yaml"
-CONTROLLERS = (
-    "statefulset-controller,resourcequota-controller,persistentvolume-binder-controller,"
-    "garbage-collector-controller,job-controller,serviceaccount-controller"
+POD_SECURITY = "    podSecurity: {enforce: baseline, audit: restricted, warn: restricted}\n"
+GPU_TOLERATION = (
+    "      tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]\n"
 )
-NODES = {"gpu-a100": {"cpu": "32", "memory": "256Gi", "nvidia.com/gpu": "8", "pods": "110"}}
-"""Only the GPU group gets a node: a workload on ``cpu-general`` stays unschedulable, which is
-how the tests see the scheduler's reason."""
 
 
-def find_runtime_binaries() -> Path | None:
-    """``$MOFANG_RUNTIME_ASSETS`` or the newest built runtime directory in the cache."""
-    wanted = ("kube-scheduler", "kube-controller-manager", "kwok")
-    env = os.environ.get("MOFANG_RUNTIME_ASSETS")
-    cache = os.environ.get("MOFANG_CACHE_DIR") or str(Path.home() / ".cache" / "mofang-gitops")
-    candidates = [env] if env else sorted(glob.glob(f"{cache}/bin/runtime-k8s-*"), reverse=True)
-    for directory in candidates:
-        if all((Path(directory) / name).is_file() for name in wanted):
-            return Path(directory)
-    return None
+def project_repo(tmp_path: Path, project: str, *, notebook: bool = True) -> Path:
+    """The minimal repo as project ``project``: notebook ``bob-dev`` (optional), no other work."""
+    root = build_repo(tmp_path)
+    for sub in ("trainings", "pipelines"):
+        shutil.rmtree(root / f"projects/vision/{sub}")
+    if not notebook:
+        shutil.rmtree(root / "projects/vision/notebooks")
+    (root / "projects/vision").rename(root / f"projects/{project}")
+    for path in root.rglob("*.yaml"):
+        path.write_text(path.read_text().replace("vision", project))
+    platform = root / "platform.yaml"
+    text = platform.read_text()
+    anchor = "      gpu: {type: A100, resource: nvidia.com/gpu}\n"
+    text = text.replace(anchor, anchor + GPU_TOLERATION)
+    policies = "  policies:\n"
+    platform.write_text(text.replace(policies, policies + POD_SECURITY))
+    return root
 
 
-@dataclass
-class Runtime:
-    """The processes started for one plane; ``stop`` ends exactly those."""
-
-    plane: ControlPlane
-    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
-    logs: list[BinaryIO] = field(default_factory=list)
-
-    def stop(self) -> None:
-        for process in self.processes:
-            process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        for log in self.logs:
-            log.close()
+def add_training(root: Path, project: str, name: str, body: str) -> Path:
+    """Write ``projects/<project>/trainings/<name>.yaml`` (``body``: the indented spec lines)."""
+    folder = root / f"projects/{project}/trainings"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{name}.yaml"
+    path.write_text(
+        f"apiVersion: mofang.io/v1alpha1\nkind: Training\nmetadata: {{name: {name}}}\nspec:\n{body}"
+    )
+    return path
 
 
-def _spawn(runtime: Runtime, name: str, argv: list[str]) -> None:
-    log = (runtime.plane.workdir / f"{name}.log").open("wb")
-    runtime.logs.append(log)
-    runtime.processes.append(
-        subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+def cli(root: Path, running: RunningCluster, *args: str) -> int:
+    """``mofang-gitops`` against the running cluster (the platform's ``central`` is its plane)."""
+    plane = running.plane
+    return main(
+        ["--repo", str(root), "--kubeconfig", str(plane.kubeconfig), "--context", plane.name, *args]
     )
 
 
-def start_runtime(plane: ControlPlane, binaries: Path) -> Runtime:
-    """Start scheduler (second profile ``volcano``), controller-manager and kwok on ``plane``."""
-    runtime = Runtime(plane)
-    work = plane.workdir
-    config = work / "scheduler.yaml"
-    config.write_text(
-        "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\n"
-        f"clientConnection: {{kubeconfig: {plane.kubeconfig}}}\n"
-        "leaderElection: {leaderElect: false}\n"
-        "profiles:\n- schedulerName: default-scheduler\n- schedulerName: volcano\n"
-    )
-    _spawn(runtime, "kube-scheduler", [
-        str(binaries / "kube-scheduler"), f"--config={config}", "--leader-elect=false",
-        "--secure-port=0",
-    ])  # fmt: skip
-    _spawn(runtime, "kube-controller-manager", [
-        str(binaries / "kube-controller-manager"), f"--kubeconfig={plane.kubeconfig}",
-        "--leader-elect=false", "--secure-port=0", f"--controllers={CONTROLLERS}",
-        f"--service-account-private-key-file={work / 'sa.key'}", f"--root-ca-file={plane.ca_file}",
-    ])  # fmt: skip
-    _spawn(runtime, "kwok", [
-        str(binaries / "kwok"), f"--kubeconfig={plane.kubeconfig}", f"--config={STAGES}",
-        "--manage-all-nodes=false",
-        "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-    ])  # fmt: skip
-    cluster = Cluster(plane.name, plane.kubeconfig, plane.name)
+def admin(running: RunningCluster) -> Cluster:
+    """An admin client of the running cluster (close it when done)."""
+    return Cluster("central", running.plane.kubeconfig, running.plane.name)
+
+
+def delete_namespaces(running: RunningCluster, namespaces: Iterable[str]) -> None:
+    """Delete a test's namespaces so their pods free the shared cluster's nodes."""
+    cluster = admin(running)
     try:
-        for group, capacity in NODES.items():
-            _add_node(cluster, f"{group}-0", group, capacity)
-    except BaseException:
-        runtime.stop()
-        raise
+        for namespace in namespaces:
+            cluster.request(
+                "DELETE", f"/api/v1/namespaces/{namespace}", subject=namespace, verb="delete"
+            )
     finally:
         cluster.close()
-    return runtime
 
 
-def _add_node(cluster: Cluster, name: str, group: str, capacity: dict[str, str]) -> None:
-    body = {
-        "apiVersion": "v1",
-        "kind": "Node",
-        "metadata": {
-            "name": name,
-            "labels": {"mofang.io/resource-group": group, "type": "kwok"},
-            "annotations": {"kwok.x-k8s.io/node": "fake"},
-        },
-        "status": {"capacity": capacity, "allocatable": capacity},
-    }
-    cluster.request("POST", "/api/v1/nodes", subject=name, verb="create", body=body)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # lift the admission plugin's not-ready taint once Ready
-        node = cluster.get("v1", "Node", "", name) or {}
-        ready = any(
-            c.get("type") == "Ready" and c.get("status") == "True"
-            for c in node.get("status", {}).get("conditions") or ()
-        )
-        if ready:
-            cluster.request(
-                "PATCH", f"/api/v1/nodes/{name}", subject=name, verb="patch",
-                body={"spec": {"taints": None}},
-                content_type="application/merge-patch+json",
-            )  # fmt: skip
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"kwok node {name} never became Ready")
+class Watcher:
+    """Reads the health of one repository's objects through the health module, as ``status``
+    does (render once, one LIST per kind plus Pods, Events and Workflows per read)."""
+
+    def __init__(self, root: Path, running: RunningCluster) -> None:
+        validation = validate_dir(root)
+        assert not validation.errors, validation.errors
+        self.targets = render_repo(validation)
+        self.clusters = connect(self.targets, running.plane.kubeconfig, context=running.plane.name)
+        self.groups = resource_groups(validation)
+
+    def objects(self, kind: str) -> list[ObjectHealth]:
+        """The health of every rendered object of ``kind``, read now."""
+        health = read_clusters(self.clusters, self.targets, self.groups)
+        return [o for t in health for o in t.objects if o.kind == kind]
+
+    def until(
+        self, kind: str, done: Callable[[ObjectHealth], bool], timeout: float = 180
+    ) -> list[ObjectHealth]:
+        """Every distinct (health, phase, reason) the one object of ``kind`` went through, read
+        every 0.3 s until ``done`` holds (the last entry) or ``timeout`` passes."""
+        seen: list[ObjectHealth] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            (obj,) = self.objects(kind)
+            if not seen or _state(seen[-1]) != _state(obj):
+                seen.append(obj)
+            if done(obj):
+                return seen
+            time.sleep(0.3)
+        raise AssertionError(f"{kind} never got there; went through {[_state(o) for o in seen]}")
+
+    def close(self) -> None:
+        for cluster in self.clusters.values():
+            cluster.close()
+
+
+def _state(obj: ObjectHealth) -> tuple[str, str, str]:
+    return (str(obj.health), obj.verdict.phase, obj.reason)

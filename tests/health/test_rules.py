@@ -3,7 +3,8 @@
 Every YAML document states what it must give on its first line (``# expect: <Health> <reason>``);
 ``pods``, ``events``, ``workflows`` and ``url`` beside the object are what ``status`` would
 have listed around it. The JSON documents were recorded by tests/runtime/test_job_status.py
-(issue 15) and carry no expectation line: theirs are in ``RECORDED_JOBS``.
+(issue 15) and carry no expectation line: theirs are in ``RECORDED_JOBS``. Kubeflow jobs are
+judged on recorded documents only (``test_kubeflow_jobs_are_judged_on_recorded_documents_only``).
 """
 
 from __future__ import annotations
@@ -77,8 +78,20 @@ def test_each_job_recorded_by_the_runtime_tests_gives_its_health(path: Path) -> 
     assert verdict.phase == ("Succeeded" if verdict.health is Health.HEALTHY else "Failed")
 
 
+def test_kubeflow_jobs_are_judged_on_recorded_documents_only() -> None:
+    outcomes: dict[str, set[str]] = {kind: set() for kind in KUBEFLOW_JOBS}
+    for path in _json_jobs():
+        obj = json.loads(path.read_text())
+        outcomes[obj["kind"]].add(path.stem.rsplit("-", 1)[1])
+    assert all(found == {"succeeded", "failed"} for found in outcomes.values()), outcomes
+    for path in sorted(STATUS.glob("*.yaml")):
+        text = path.read_text()
+        if load_manifest(text).get("kind") in KUBEFLOW_JOBS:
+            assert "# recorded live by " in text.splitlines()[1], f"{path.name} is hand-written"
+
+
 def test_a_finished_training_is_never_progressing_whatever_its_pods_say() -> None:
-    obj, related, _, _ = _case(STATUS / "pytorchjob-succeeded.yaml")
+    obj = json.loads((STATUS / "pytorchjob-succeeded.json").read_text())
     stuck = {"metadata": {"name": "x-worker-0"}, "status": {"phase": "Failed"}}
     verdict = judge("kubeflow.org", "PyTorchJob", obj, Related(pods=[stuck], now=NOW))
     assert verdict.health is Health.HEALTHY
