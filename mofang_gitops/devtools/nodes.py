@@ -29,6 +29,9 @@ PODS_PER_NODE = 110
 GROUP_LABEL = "mofang.io/resource-group"
 CLUSTER_LABEL = "mofang.io/cluster"
 TYPE_LABEL = ("type", "kwok")
+EPHEMERAL_STORAGE = "200Gi"
+"""Local disk every kubelet reports; Katib's suggestion pods request some (500Mi by default),
+so without it they never schedule."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ def _group(group: ResourceGroup) -> list[NodePlan]:
             "cpu": _millis(cpu_parts[index]),
             "memory": str(memory_parts[index]),
             "pods": str(PODS_PER_NODE),
+            "ephemeral-storage": EPHEMERAL_STORAGE,
         }
         if group.gpu is not None and gpu_parts[index]:
             capacity[group.gpu.resource] = str(gpu_parts[index])

@@ -43,8 +43,16 @@ from mofang_gitops.errors import MofangError
 log = logging.getLogger(__name__)
 
 REQUIRED = ("kube-scheduler", "kube-controller-manager", "kwok")
-OPERATORS = ("training-operator", "mpi-operator", "ray-operator")
-"""Operators started when built; katib-controller and workflow-controller are not run here."""
+OPERATORS = (
+    "training-operator",
+    "mpi-operator",
+    "ray-operator",
+    "workflow-controller",
+    "katib-controller",
+)
+"""Operators started when built (the last three are optional builds, skipped with the reason when
+absent). What each cannot do here (no Ray dashboard, no argoexec, no Katib suggestion service
+reachable over gRPC) is in docs/runtime-components.md."""
 TRAINING_SCHEMES = {
     "pytorchjobs.kubeflow.org": "pytorchjob",
     "tfjobs.kubeflow.org": "tfjob",
@@ -275,14 +283,8 @@ def _start_training_operator(
     schemes = [s for crd, s in TRAINING_SCHEMES.items() if crd in _installed_crds(plane)]
     if not schemes:
         return "none of the PyTorchJob, TFJob, XGBoostJob CRDs is installed"
-    # Its certificate rotator needs the Secret to exist (empty is fine) before it fills it.
-    _ensure(plane, "/api/v1/namespaces", {"metadata": {"name": "kubeflow"}})
     secret = "training-operator-webhook-cert"
-    _ensure(
-        plane,
-        "/api/v1/namespaces/kubeflow/secrets",
-        {"metadata": {"name": secret}, "type": "Opaque"},
-    )
+    _webhook_secret(plane, secret)
     (webhook_port,) = _free_ports(1)
     argv = [
         str(bin_dir / "training-operator"),
@@ -295,8 +297,28 @@ def _start_training_operator(
     ]
     pid = _run("training-operator", argv, workdir, env={"MY_POD_NAMESPACE": "kubeflow"})
     pids["training-operator"] = pid
-    # In a pod the filled Secret is mounted at WEBHOOK_CERT_DIR; here we copy it there, or the
-    # manager waits ~17 minutes and exits "could not mount certs".
+    _mount_webhook_secret(plane, secret, WEBHOOK_CERT_DIR, "training-operator", pid, workdir)
+    return ""
+
+
+def _webhook_secret(plane: ControlPlane, secret: str) -> None:
+    """Create the empty Secret a cert-controller rotator fills (it fails when it is absent)."""
+    _ensure(plane, "/api/v1/namespaces", {"metadata": {"name": "kubeflow"}})
+    _ensure(
+        plane,
+        "/api/v1/namespaces/kubeflow/secrets",
+        {"metadata": {"name": secret}, "type": "Opaque"},
+    )
+
+
+def _mount_webhook_secret(
+    plane: ControlPlane, secret: str, cert_dir: Path, name: str, pid: int, workdir: Path
+) -> None:
+    """Copy the Secret the operator's rotator filled to where its webhook server reads it.
+
+    In a pod the Secret is mounted there; here nothing writes the files, and the operator waits
+    ~17 minutes for them, then exits "could not mount certs".
+    """
     deadline = time.monotonic() + 120
     while True:
         status, found = api_call(plane, "GET", f"/api/v1/namespaces/kubeflow/secrets/{secret}")
@@ -305,20 +327,18 @@ def _start_training_operator(
             break
         if not pid_alive(pid) or time.monotonic() > deadline:
             raise MofangError(
-                f"running cluster {plane.name}: training-operator did not fill its webhook "
-                f"Secret; {workdir / 'training-operator.log'}:\n"
-                f"{_tail(workdir / 'training-operator.log')}"
+                f"running cluster {plane.name}: {name} did not fill its webhook Secret; "
+                f"{workdir / name}.log:\n{_tail(workdir / f'{name}.log')}"
             )
         time.sleep(0.5)
-    WEBHOOK_CERT_DIR.mkdir(parents=True, exist_ok=True)
-    for name in ("tls.crt", "tls.key", "ca.crt"):
-        if name in data:
-            target = WEBHOOK_CERT_DIR / name
-            tmp = target.with_name(f".{name}.{os.getpid()}")
-            tmp.write_bytes(base64.b64decode(data[name]))
+    cert_dir.mkdir(parents=True, exist_ok=True)
+    for key in ("tls.crt", "tls.key", "ca.crt"):
+        if key in data:
+            target = cert_dir / key
+            tmp = target.with_name(f".{key}.{os.getpid()}")
+            tmp.write_bytes(base64.b64decode(data[key]))
             tmp.chmod(0o600)
             tmp.replace(target)
-    return ""
 
 
 def _start_mpi_operator(
@@ -361,15 +381,22 @@ def _release_mpi_lock(workdir: Path) -> None:
         lock.close()
 
 
-def rayservice_crd() -> Path | None:
-    """Return KubeRay's RayService CRD from the Go module cache the build filled, if there."""
-    version = os.environ.get("MOFANG_KUBERAY_VERSION", "v1.5.0")
-    module = f"github.com/ray-project/kuberay/ray-operator@{version}"
+def _module_file(module: str, version: str, relative: str) -> Path | None:
+    """Return ``relative`` inside ``module@version`` of the Go module cache the builds filled."""
     for root in (cache_root() / "gomod", Path(os.environ.get("GOMODCACHE", "/nonexistent"))):
-        path = root / module / "config" / "crd" / "bases" / "ray.io_rayservices.yaml"
-        if path.is_file():
+        path = root / f"{module}@{version}" / relative
+        if path.exists():
             return path
     return None
+
+
+def rayservice_crd() -> Path | None:
+    """Return KubeRay's RayService CRD from the Go module cache the build filled, if there."""
+    return _module_file(
+        "github.com/ray-project/kuberay/ray-operator",
+        os.environ.get("MOFANG_KUBERAY_VERSION", "v1.5.0"),
+        "config/crd/bases/ray.io_rayservices.yaml",
+    )
 
 
 def _start_ray_operator(
@@ -397,10 +424,152 @@ def _start_ray_operator(
     return ""
 
 
+ARGO_NAMESPACE = "argo"
+"""Where workflow-controller reads its ConfigMap; it watches every namespace."""
+ARGO_CONFIGMAP = "workflow-controller-configmap"
+ARGO_CRDS = {
+    "workflows.argoproj.io": "argoproj.io_workflows.yaml",
+    "workflowtemplates.argoproj.io": "argoproj.io_workflowtemplates.yaml",
+    "cronworkflows.argoproj.io": "argoproj.io_cronworkflows.yaml",
+    "clusterworkflowtemplates.argoproj.io": "argoproj.io_clusterworkflowtemplates.yaml",
+    "workflowtaskresults.argoproj.io": "argoproj.io_workflowtaskresults.yaml",
+    "workflowtasksets.argoproj.io": "argoproj.io_workflowtasksets.yaml",
+    "workflowartifactgctasks.argoproj.io": "argoproj.io_workflowartifactgctasks.yaml",
+}
+"""Every kind workflow-controller v4 watches -> its CRD file in the module's
+``manifests/base/crds/minimal``. ``../shared/crds`` holds only the first three; the informers of
+the others fail without them."""
+ARGO_CONFIG = "metricsConfig:\n  enabled: false\ntelemetryConfig:\n  enabled: false\n"
+"""Its metrics and telemetry servers would listen on ``*:9090``; health stays on ``:6060``
+(hard-coded; a second controller on the machine only logs the bind error)."""
+
+
+def _start_workflow_controller(
+    plane: ControlPlane, bin_dir: Path, workdir: Path, pids: dict[str, int]
+) -> str:
+    installed = _installed_crds(plane)
+    if not {"workflows.argoproj.io", "cronworkflows.argoproj.io"} <= installed:
+        return "the Workflow/CronWorkflow CRDs are not installed"
+    version = os.environ.get("MOFANG_ARGO_VERSION", "v4.0.5")
+    missing = [name for name in ARGO_CRDS if name not in installed]
+    if missing:
+        crds = _module_file(
+            "github.com/argoproj/argo-workflows/v4", version, "manifests/base/crds/minimal"
+        )
+        if crds is None:
+            return "its CRDs are not in the Go module cache (scripts/runtime-binaries)"
+        staging = workdir / "argo-crds"
+        staging.mkdir(exist_ok=True)
+        for name in missing:
+            shutil.copyfile(crds / ARGO_CRDS[name], staging / ARGO_CRDS[name])
+        install_crds(plane, staging)
+    # It exits when its ConfigMap is missing; the ConfigMap switches its metrics servers off.
+    _ensure(plane, "/api/v1/namespaces", {"metadata": {"name": ARGO_NAMESPACE}})
+    _ensure(
+        plane,
+        f"/api/v1/namespaces/{ARGO_NAMESPACE}/configmaps",
+        {"metadata": {"name": ARGO_CONFIGMAP}, "data": {"config": ARGO_CONFIG}},
+    )
+    argv = [
+        str(bin_dir / "workflow-controller"),
+        f"--kubeconfig={plane.kubeconfig}",
+        f"--namespace={ARGO_NAMESPACE}",
+        f"--configmap={ARGO_CONFIGMAP}",
+        # Built without Argo's version ldflags it would name argoexec:v0.0.0 in every pod.
+        f"--executor-image=quay.io/argoproj/argoexec:{version}",
+    ]
+    pids["workflow-controller"] = _run(
+        "workflow-controller", argv, workdir, env={"LEADER_ELECTION_DISABLE": "true"}
+    )
+    return ""
+
+
+KATIB_CERT_DIR = Path("/tmp/cert")
+"""Fixed in Katib v0.19.0 (``consts.CertDir``): where its webhook server reads its pair."""
+KATIB_TRIAL_KINDS = {
+    "mpijobs.kubeflow.org": "MPIJob.v2beta1.kubeflow.org",
+    "pytorchjobs.kubeflow.org": "PyTorchJob.v1.kubeflow.org",
+    "tfjobs.kubeflow.org": "TFJob.v1.kubeflow.org",
+    "xgboostjobs.kubeflow.org": "XGBoostJob.v1.kubeflow.org",
+}
+"""Trial kinds besides batch Jobs; the trial controller watches each, so only installed ones."""
+KATIB_ALGORITHMS = {
+    "random": "hyperopt",
+    "tpe": "hyperopt",
+    "bayesianoptimization": "skopt",
+    "grid": "optuna",
+    "cmaes": "goptuna",
+    "hyperband": "hyperband",
+}
+"""Algorithm -> Katib suggestion image (``ghcr.io/kubeflow/katib/suggestion-<image>``)."""
+
+
+def _start_katib_controller(
+    plane: ControlPlane, bin_dir: Path, workdir: Path, pids: dict[str, int]
+) -> str:
+    installed = _installed_crds(plane)
+    wanted = {"experiments.kubeflow.org", "suggestions.kubeflow.org", "trials.kubeflow.org"}
+    if not wanted <= installed:
+        return "the Experiment/Suggestion/Trial CRDs are not installed"
+    secret = "katib-webhook-cert"
+    _webhook_secret(plane, secret)
+    version = os.environ.get("MOFANG_KATIB_VERSION", "v0.19.0")
+    suggestions = [
+        {"algorithmName": name, "image": f"ghcr.io/kubeflow/katib/suggestion-{image}:{version}"}
+        for name, image in KATIB_ALGORITHMS.items()
+    ]
+    # What a suggestion needs when an Experiment runs: read from this ConfigMap, not the file.
+    runtime = json.dumps({"runtime": {"suggestions": suggestions}})
+    _ensure(
+        plane,
+        "/api/v1/namespaces/kubeflow/configmaps",
+        {"metadata": {"name": "katib-config"}, "data": {"katib-config.yaml": runtime}},
+    )
+    (webhook_port,) = _free_ports(1)
+    config = workdir / "katib-config.yaml"
+    config.write_text(
+        json.dumps(
+            {
+                "apiVersion": "config.kubeflow.org/v1beta1",
+                "kind": "KatibConfig",
+                "init": {
+                    "controller": {
+                        "webhookPort": webhook_port,
+                        "metricsAddr": "0",
+                        "healthzAddr": "0",
+                        "enableLeaderElection": False,
+                        "trialResources": [
+                            "Job.v1.batch",
+                            *(kind for crd, kind in KATIB_TRIAL_KINDS.items() if crd in installed),
+                        ],
+                    },
+                    "certGenerator": {
+                        "enable": True,
+                        "webhookSecretName": secret,
+                        "webhookServiceName": "katib-controller",
+                    },
+                },
+            },
+            indent=2,
+        )
+    )
+    argv = [
+        str(bin_dir / "katib-controller"),
+        f"--katib-config={config}",
+        f"--kubeconfig={plane.kubeconfig}",
+    ]
+    pid = _run("katib-controller", argv, workdir, env={"KATIB_CORE_NAMESPACE": "kubeflow"})
+    pids["katib-controller"] = pid
+    _mount_webhook_secret(plane, secret, KATIB_CERT_DIR, "katib-controller", pid, workdir)
+    return ""
+
+
 _OPERATOR_STARTERS = {
     "training-operator": _start_training_operator,
     "mpi-operator": _start_mpi_operator,
     "ray-operator": _start_ray_operator,
+    "workflow-controller": _start_workflow_controller,
+    "katib-controller": _start_katib_controller,
 }
 
 

@@ -111,24 +111,29 @@ def kubeflow_job(obj: Obj, related: Related) -> Verdict:
     return with_below(_timed(verdict, obj), obj, related)
 
 
-RAY_DONE = {"SUCCEEDED": Health.HEALTHY, "FAILED": Health.DEGRADED, "STOPPED": Health.DEGRADED}
+RAY_OVER = ("Complete", "Failed", "ValidationFailed")
+"""Final ``jobDeploymentStatus`` values of KubeRay v1.5.0; ``Retrying`` keeps the failed attempt's
+``jobStatus: FAILED`` until the next attempt starts, so jobStatus alone never says it is over."""
 
 
 def ray_job(obj: Obj, related: Related) -> Verdict:
-    """RayJob: ``jobStatus`` (the Ray job) and ``jobDeploymentStatus`` (the cluster around it)."""
+    """RayJob: ``jobDeploymentStatus`` (the RayJob) first, then ``jobStatus`` (the Ray job)."""
     status = obj.get("status") or {}
     job = str(status.get("jobStatus") or "")
     deployment = str(status.get("jobDeploymentStatus") or "")
     phase = job or deployment or "Pending"
     message = one_line(status.get("message") or status.get("reason"))
-    if job in RAY_DONE:
-        health = RAY_DONE[job]
-        failed = f"{job.title()}: {message}".rstrip(": ")
-        verdict = Verdict(health, "Succeeded" if health is Health.HEALTHY else failed, phase=phase)
-    elif deployment == "Failed":
-        verdict = Verdict(Health.DEGRADED, f"Failed: {message}".rstrip(": "), phase=phase)
+    if deployment == "Complete" and job == "SUCCEEDED":
+        verdict = Verdict(Health.HEALTHY, "Succeeded", phase=job)
+    elif deployment in RAY_OVER or job == "STOPPED":
+        what = "Stopped" if job == "STOPPED" else "Failed"
+        reason = f"{what}: {message}".rstrip(": ")
+        verdict = Verdict(Health.DEGRADED, reason, phase=job or deployment)
     elif deployment in ("Suspended", "Suspending"):
         verdict = Verdict(Health.SUSPENDED, deployment, phase=deployment)
+    elif deployment == "Retrying":
+        reason = f"Retrying after a failed attempt: {message}".rstrip(": ")
+        verdict = with_below(Verdict(Health.PROGRESSING, reason, phase=deployment), obj, related)
     else:
         reason = f"{deployment or 'New'}, job {job or 'not submitted'}"
         verdict = with_below(Verdict(Health.PROGRESSING, reason, phase=phase), obj, related)

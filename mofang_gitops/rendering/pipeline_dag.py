@@ -13,7 +13,8 @@ Argo evaluates ``successCondition``/``failureCondition`` as Kubernetes label sel
 paths, so they can only name plain fields (no array queries) and the failure requirements are OR-ed.
 Operators that report conditions (Kubeflow jobs, Katib) keep them in a short list whose order we do
 not know: a Failed condition is looked for in each of the first positions, and ``completionTime``
-(set once the job finished either way) means success when none of those positions is Failed. The
+(set once the job finished either way; present and non-empty, since Katib writes it as null
+while running) means success when none of those positions is Failed. The
 success condition says so itself rather than relying on Argo checking failure first.
 Checked against the status documents the real operators write (tests/testdata/status/*.json)
 with Argo v4's own evaluation code (tests/runtime/test_job_status.py,
@@ -50,16 +51,24 @@ _FAILED_CONDITION = ", ".join(
     f"status.conditions.{i}.type = Failed" for i in range(_CONDITION_SLOTS)
 )
 _NOT_FAILED = ", ".join(f"status.conditions.{i}.type != Failed" for i in range(_CONDITION_SLOTS))
-_BY_CONDITIONS = (f"status.completionTime, {_NOT_FAILED}", _FAILED_CONDITION)
+# ``completionTime`` must exist and be non-empty: Katib v0.19.0 writes ``completionTime: null``
+# on a running Experiment, and gjson counts a null as present (the step succeeded at once).
+_BY_CONDITIONS = (
+    f"status.completionTime, status.completionTime != , {_NOT_FAILED}",
+    _FAILED_CONDITION,
+)
 RUN_CONDITIONS: dict[tuple[str, str], tuple[str, str]] = {
     ("kubeflow.org/v2beta1", "MPIJob"): _BY_CONDITIONS,
     ("kubeflow.org/v1", "TFJob"): _BY_CONDITIONS,
     ("kubeflow.org/v1", "PyTorchJob"): _BY_CONDITIONS,
     ("kubeflow.org/v1", "XGBoostJob"): _BY_CONDITIONS,
     ("kubeflow.org/v1beta1", "Experiment"): _BY_CONDITIONS,
+    # KubeRay v1.5.0 keeps jobStatus FAILED while it retries an attempt (jobDeploymentStatus
+    # Retrying, backoffLimit): only the deployment status says the RayJob is over. A stopped Ray
+    # job ends the RayJob Complete, so STOPPED fails the step on its own.
     ("ray.io/v1", "RayJob"): (
-        "status.jobStatus = SUCCEEDED",
-        "status.jobStatus in (FAILED, STOPPED), status.jobDeploymentStatus = Failed",
+        "status.jobDeploymentStatus = Complete, status.jobStatus = SUCCEEDED",
+        "status.jobDeploymentStatus in (Failed, ValidationFailed), status.jobStatus = STOPPED",
     ),
     ("batch.volcano.sh/v1alpha1", "Job"): (
         "status.state.phase = Completed",

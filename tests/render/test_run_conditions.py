@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from mofang_gitops.health import Health, Related, judge
+from mofang_gitops.manifests import api_group
 from mofang_gitops.rendering.pipeline_dag import RUN_CONDITIONS
+from mofang_gitops.yamlio import load_manifest
 from tests.runtime.argo_conditions import evaluate
 
 STATUS_DIR = Path(__file__).resolve().parents[1] / "testdata" / "status"
@@ -53,3 +56,36 @@ def test_the_failure_condition_alone_never_fails_a_succeeded_job(argo_conditions
     for path in sorted(STATUS_DIR.glob("*-succeeded.json")):
         _, failure = conditions(path)
         assert evaluate(argo_conditions, "status.neverSet", failure, path) == ["waiting"]
+
+
+STEP = {
+    Health.HEALTHY: "succeeded",
+    Health.DEGRADED: "failed",
+    Health.PROGRESSING: "waiting",
+    Health.SUSPENDED: "waiting",
+}
+"""What a pipeline step does while its run object has each health of its own."""
+
+
+def _run_documents() -> list[Path]:
+    found = []
+    for path in sorted(STATUS_DIR.glob("*.yaml")):
+        document = load_manifest(path.read_text())
+        if (document["apiVersion"], document["kind"]) in RUN_CONDITIONS:
+            found.append(path)
+    return found
+
+
+@pytest.mark.parametrize("path", _run_documents(), ids=lambda p: p.stem)
+def test_a_step_and_the_health_rule_agree_on_every_status_document(
+    argo_conditions: Path, path: Path, tmp_path: Path
+) -> None:
+    # The object alone (no pods or Events): a step's conditions see only its status.
+    document = load_manifest(path.read_text())
+    for beside in ("pods", "events", "workflows", "url"):
+        document.pop(beside, None)
+    verdict = judge(api_group(document["apiVersion"]), document["kind"], document, Related())
+    saved = tmp_path / "run.json"
+    saved.write_text(json.dumps(document))
+    success, failure = RUN_CONDITIONS[(document["apiVersion"], document["kind"])]
+    assert evaluate(argo_conditions, success, failure, saved) == [STEP[verdict.health]], verdict

@@ -1,0 +1,48 @@
+"""The bundled example repository, rendered and applied to the running cluster as users do.
+
+Runtime tests that want "what we render really runs" take their objects from here rather than
+writing manifests by hand: ``apply`` is the real command line (server-side apply in stages), and
+``rendered`` returns the very bodies it applied.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from mofang_gitops.cli import main
+from mofang_gitops.devtools.controlplane import ControlPlane
+from mofang_gitops.manifests import RenderedTarget
+from mofang_gitops.rendering import render_repo
+from tests.scenarios import validate_dir
+
+REPO = Path(__file__).resolve().parents[2]
+CLUSTER = "central"
+"""The platform cluster the ``running_cluster`` fixture plays."""
+
+
+@cache
+def _targets() -> tuple[RenderedTarget, ...]:
+    validation = validate_dir(REPO)
+    assert validation.errors == [], "\n".join(str(p) for p in validation.errors)
+    return tuple(render_repo(validation))
+
+
+def rendered(environment: str, project: str, kind: str) -> list[dict[str, Any]]:
+    """Deep copies of the ``kind`` objects the example renders for one central target."""
+    (target,) = [
+        t
+        for t in _targets()
+        if (t.target.environment, t.target.cluster, t.target.project)
+        == (environment, CLUSTER, project)
+    ]
+    return [json.loads(json.dumps(m.body)) for m in target.manifests if m.ref.kind == kind]
+
+
+def apply(plane: ControlPlane, environment: str, project: str) -> None:
+    """``mofang-gitops apply`` one project of one environment onto the running cluster."""
+    argv = ["--repo", str(REPO), "--kubeconfig", str(plane.kubeconfig), "--context", plane.name]
+    argv += ["apply", "-e", environment, "-c", CLUSTER, "-p", project]
+    assert main(argv) == 0, f"apply -e {environment} -p {project} failed (see captured output)"
