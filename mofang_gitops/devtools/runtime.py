@@ -21,13 +21,16 @@ import json
 import logging
 import os
 import shutil
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from mofang_gitops.devtools import netns
 from mofang_gitops.devtools.controlplane import (
     ControlPlane,
     _free_ports,
@@ -137,8 +140,9 @@ def start_runtime(
 ) -> Runtime:
     """Start kube-scheduler, kube-controller-manager, kwok and the built ``operators``.
 
-    Operators whose binary or CRDs are missing are skipped (see :attr:`Runtime.skipped`); so is
-    mpi-operator when another one already holds this machine's port 8080. Each process is stopped
+    Operators whose binary or CRDs are missing are skipped (see :attr:`Runtime.skipped`). When
+    another mpi-operator already holds this machine's port 8080, this one runs in a network
+    namespace of its own (``netns``), or is skipped where namespaces cannot be made. Each process is stopped
     when this interpreter exits, like the plane's own.
 
     Raises:
@@ -346,8 +350,6 @@ def _start_mpi_operator(
 ) -> str:
     if "mpijobs.kubeflow.org" not in _installed_crds(plane):
         return "the MPIJob CRD is not installed"
-    if not _take_mpi_lock(workdir):
-        return "another mpi-operator on this machine holds *:8080 (one per machine)"
     argv = [
         str(bin_dir / "mpi-operator"),
         "--lock-namespace=kube-system",
@@ -355,6 +357,12 @@ def _start_mpi_operator(
         "--threadiness=2",
         f"--kubeConfig={plane.kubeconfig}",
     ]
+    if not _take_mpi_lock(workdir):
+        if not netns.available():
+            return "another mpi-operator on this machine holds *:8080 (one per machine)"
+        # Its *:8080 is then its own: a network namespace reaching only the API server's port.
+        port = str(urlsplit(plane.server).port)
+        argv = [sys.executable, "-m", netns.__name__, port, str(workdir / "mpi.sock"), "--", *argv]
     pids["mpi-operator"] = _run(
         "mpi-operator", argv, workdir, env={"KUBECONFIG": str(plane.kubeconfig)}
     )
