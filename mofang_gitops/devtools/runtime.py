@@ -142,8 +142,8 @@ def start_runtime(
 
     Operators whose binary or CRDs are missing are skipped (see :attr:`Runtime.skipped`). When
     another mpi-operator already holds this machine's port 8080, this one runs in a network
-    namespace of its own (``netns``), or is skipped where namespaces cannot be made. Each process is stopped
-    when this interpreter exits, like the plane's own.
+    namespace of its own (``netns``), or is skipped where namespaces cannot be made. Each
+    process is stopped when this interpreter exits, like the plane's own.
 
     Raises:
         MofangError: a required binary is missing or a component exited while starting.
