@@ -50,12 +50,33 @@ def _name(obj: Obj) -> str:
 
 
 def below(obj: Obj, related: Related) -> Problem | None:
-    """The most pressing reason from the object's pods or the Events about it."""
+    """The most pressing reason from the object's pods or the Events about it.
+
+    Refusal Events linger after the pod was created at last, so they count only while the
+    object has fewer pods than it asks for: none running, or (a job of several roles) some
+    still missing, as when one worker fits the quota and the next is refused.
+    """
     pods = worst_problem(pod_problem(p) for p in related.pods)
     events = None
-    if not any((p.get("status") or {}).get("phase") == "Running" for p in related.pods):
+    running = any((p.get("status") or {}).get("phase") == "Running" for p in related.pods)
+    expected = expected_pods(obj)
+    if not running or (expected is not None and len(related.pods) < expected):
         events = event_problem(related.events, [_name(obj)])
     return worst_problem([pods, events])
+
+
+def expected_pods(obj: Obj) -> int | None:
+    """How many pods a Kubeflow job's replica specs ask for (``None`` for other kinds)."""
+    spec = obj.get("spec") or {}
+    roles = [
+        role
+        for key, specs in spec.items()
+        if key.endswith("ReplicaSpecs") and isinstance(specs, Mapping)
+        for role in specs.values()
+    ]
+    if not roles:
+        return None
+    return sum(int((role or {}).get("replicas", 1) or 0) for role in roles)
 
 
 def with_below(verdict: Verdict, obj: Obj, related: Related) -> Verdict:

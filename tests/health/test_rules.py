@@ -10,6 +10,7 @@ judged on recorded documents only (``test_kubeflow_jobs_are_judged_on_recorded_d
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -156,3 +157,18 @@ def test_a_ready_notebook_is_progressing_until_its_controller_has_rolled_out_the
     )
     obj["status"] |= {"currentRevision": "b", "updatedReplicas": 1}
     assert judge("apps", "StatefulSet", obj, related).health is Health.HEALTHY
+
+
+def test_a_job_with_a_pod_running_and_another_refused_is_degraded_by_the_refusal() -> None:
+    """The refusal counts while a job has fewer pods than its replica specs ask for."""
+    obj, related, _, _ = _case(STATUS / "pytorchjob-quota.yaml")
+    running_pod = {"metadata": {"name": "w-0"}, "status": {"phase": "Running"}}
+    worker = {"replicas": 1, "template": {}}
+    obj["spec"]["pytorchReplicaSpecs"]["Worker"] = worker
+    obj["status"] = {"conditions": [{"type": "Running", "status": "True"}]}
+    missing_one = replace(related, pods=(running_pod,))
+    verdict = judge("kubeflow.org", "PyTorchJob", obj, missing_one)
+    assert verdict.health is Health.DEGRADED and verdict.reason.startswith("refused by quota: ")
+    all_there = replace(related, pods=(running_pod, {**running_pod, "metadata": {"name": "m-0"}}))
+    verdict = judge("kubeflow.org", "PyTorchJob", obj, all_there)
+    assert (verdict.health, verdict.reason) == (Health.PROGRESSING, "Running (2 pods)")

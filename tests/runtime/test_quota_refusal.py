@@ -1,4 +1,4 @@
-"""A training asking for more GPUs than its quota has left is refused, and the job says so.
+"""A training asking for more GPUs than its quota has left is refused; the job and status say so.
 
 Everything is rendered from specs and applied by the engine (tests/runtime/rendered.py): the
 project's own ResourceQuota, a notebook that holds one of its 8 GPUs, then a PyTorchJob of two
@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mofang_gitops.devtools.running import RunningCluster
+from mofang_gitops.health import Health, Related, judge
 from tests.runtime.kube import eventually, get
 from tests.runtime.rendered import (
     HOLD,
@@ -65,4 +66,12 @@ def test_a_training_over_what_the_gpu_quota_has_left_is_refused_with_the_refusal
     assert "requests.nvidia.com/gpu" in message and "limited: requests.nvidia.com/gpu=8" in message
     created = pods(plane, project, f"{JOB_LABEL}={job['metadata']['name']}")
     assert len(created) == 1  # one 4-GPU pod fits the 7 left, the second is refused
+    # status says so too, although one pod of the job runs
+    name = job["metadata"]["name"]
+    live = get(plane, f"/apis/kubeflow.org/v1/namespaces/{project}/pytorchjobs/{name}")
+    events = get(plane, f"/api/v1/namespaces/{project}/events")["items"]
+    verdict = judge("kubeflow.org", "PyTorchJob", live, Related(pods=created, events=events))
+    assert verdict.health is Health.DEGRADED
+    assert verdict.reason.startswith("refused by quota: ")
+    assert "requests.nvidia.com/gpu" in verdict.reason
     delete_namespace(plane, project)
