@@ -281,6 +281,10 @@ def _ensure(plane: ControlPlane, path: str, body: dict[str, Any]) -> None:
         raise MofangError(f"running cluster {plane.name}: POST {path} answered {status}: {answer}")
 
 
+PYTORCH_INIT_CONTAINER = Path(__file__).with_name("pytorch-init-container.yaml")
+"""A restricted-compliant init container for PyTorch workers (see the file's comment)."""
+
+
 def _start_training_operator(
     plane: ControlPlane, bin_dir: Path, workdir: Path, pids: dict[str, int]
 ) -> str:
@@ -297,6 +301,7 @@ def _start_training_operator(
         "--metrics-bind-address=0",
         "--health-probe-bind-address=0",
         f"--webhook-server-port={webhook_port}",
+        f"--pytorch-init-container-template-file={PYTORCH_INIT_CONTAINER}",
         *(f"--enable-scheme={scheme}" for scheme in schemes),
     ]
     pid = _run("training-operator", argv, workdir, env={"MY_POD_NAMESPACE": "kubeflow"})

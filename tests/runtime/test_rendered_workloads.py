@@ -251,3 +251,25 @@ def test_edge_workloads_land_only_on_the_edge_clusters_nodes(
         if labels.get("mofang.io/cluster") == "central"
     }
     assert central and not central & {p["spec"]["nodeName"] for p in found}
+
+
+def test_pytorch_workers_start_where_pod_security_enforces_restricted(
+    running_cluster: RunningCluster, project: str, tmp_path: Path
+) -> None:
+    """training-operator adds an init container to PyTorch workers; under ``restricted`` its
+    default one is refused, so the local clusters hand the operator a compliant template
+    (devtools/pytorch-init-container.yaml), as a platform enforcing ``restricted`` must."""
+    spec = PYTORCH.format(name="strict", gpus=1, backoff=3)
+    root = write_repo(tmp_path, project, CENTRAL_QUOTA, {"trainings/strict.yaml": spec})
+    platform = root / "platform.yaml"
+    text = platform.read_text()
+    assert "enforce: baseline" in text
+    platform.write_text(text.replace("enforce: baseline", "enforce: restricted"))
+    targets = render(root)
+    job = job_body(targets["central"], "strict")
+    apply(running_cluster.plane, with_pod_annotations(targets["central"], "Training.strict", HOLD))
+    found = _job_pods(running_cluster, project, job["metadata"]["name"], 2)
+    worker = next(p for p in found if p["metadata"]["name"].endswith("-worker-0"))
+    (init,) = worker["spec"]["initContainers"]
+    assert init["name"] == "init-pytorch"
+    assert init["securityContext"]["allowPrivilegeEscalation"] is False
