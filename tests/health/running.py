@@ -22,6 +22,7 @@ from mofang_gitops.engine import connect
 from mofang_gitops.health import ObjectHealth, read_clusters
 from mofang_gitops.k8s.cluster import Cluster
 from mofang_gitops.rendering import render_repo
+from tests.runtime.example import wait_namespaces_gone
 from tests.scenarios import build_repo, validate_dir
 
 POD_SECURITY = "    podSecurity: {enforce: baseline, audit: restricted, warn: restricted}\n"
@@ -74,15 +75,19 @@ def admin(running: RunningCluster) -> Cluster:
 
 
 def delete_namespaces(running: RunningCluster, namespaces: Iterable[str]) -> None:
-    """Delete a test's namespaces so their pods free the shared cluster's nodes."""
+    """Delete a test's namespaces so their pods free the shared cluster's nodes, and wait until
+    they are gone: a later test applying the same names (the example's projects) into a namespace
+    still terminating saw its objects deleted under it."""
+    names = list(namespaces)
     cluster = admin(running)
     try:
-        for namespace in namespaces:
+        for namespace in names:
             cluster.request(
                 "DELETE", f"/api/v1/namespaces/{namespace}", subject=namespace, verb="delete"
             )
     finally:
         cluster.close()
+    wait_namespaces_gone(running.plane, names)
 
 
 class Watcher:
