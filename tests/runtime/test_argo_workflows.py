@@ -109,7 +109,11 @@ def run_cron_once(plane: ControlPlane) -> CronRun:
 def cron_run(running_cluster: RunningCluster) -> CronRun:
     if "workflow-controller" not in running_cluster.runtime.pids:
         skipped = running_cluster.runtime.skipped
-        pytest.skip(skipped.get("workflow-controller", "workflow-controller not run"))
+        pytest.skip(
+            skipped.get(
+                "workflow-controller", "workflow-controller not selected (MOFANG_RUNTIME_OPTIONAL)"
+            )
+        )
     return run_cron_once(running_cluster.plane)
 
 

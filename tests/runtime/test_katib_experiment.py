@@ -44,7 +44,11 @@ def test_a_rendered_experiment_is_created_but_gets_no_trials_without_a_suggestio
 ) -> None:
     if "katib-controller" not in running_cluster.runtime.pids:
         skipped = running_cluster.runtime.skipped
-        pytest.skip(skipped.get("katib-controller", "katib-controller not run"))
+        pytest.skip(
+            skipped.get(
+                "katib-controller", "katib-controller not selected (MOFANG_RUNTIME_OPTIONAL)"
+            )
+        )
     plane = running_cluster.plane
     example.apply(plane, "dev", "vision")
     (experiment,) = example.rendered("dev", "vision", "Experiment")

@@ -66,7 +66,11 @@ def test_a_rendered_rayjob_runs_retries_and_fails_without_a_ray_dashboard(
     running_cluster: RunningCluster, argo_conditions: Path, tmp_path: Path
 ) -> None:
     if "ray-operator" not in running_cluster.runtime.pids:
-        pytest.skip(running_cluster.runtime.skipped.get("ray-operator", "ray-operator not run"))
+        pytest.skip(
+            running_cluster.runtime.skipped.get(
+                "ray-operator", "ray-operator not selected (MOFANG_RUNTIME_OPTIONAL)"
+            )
+        )
     plane = running_cluster.plane
     example.apply(plane, "dev", "nlp")
     (job,) = example.rendered("dev", "nlp", "RayJob")
@@ -99,7 +103,11 @@ def test_a_rayjob_whose_submitter_pod_fails_is_failed_and_fails_its_step(
     running_cluster: RunningCluster, argo_conditions: Path, tmp_path: Path
 ) -> None:
     if "ray-operator" not in running_cluster.runtime.pids:
-        pytest.skip(running_cluster.runtime.skipped.get("ray-operator", "ray-operator not run"))
+        pytest.skip(
+            running_cluster.runtime.skipped.get(
+                "ray-operator", "ray-operator not selected (MOFANG_RUNTIME_OPTIONAL)"
+            )
+        )
     plane = running_cluster.plane
     example.apply(plane, "dev", "nlp")
     (job,) = example.rendered("dev", "nlp", "RayJob")
