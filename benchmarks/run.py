@@ -65,7 +65,11 @@ from mofang_gitops.devtools.controlplane import (  # noqa: E402
 )
 from mofang_gitops.engine import ApplyOptions, ChangeSet, ResourceManager  # noqa: E402
 from mofang_gitops.k8s.cluster import Cluster  # noqa: E402
-from mofang_gitops.manifests import RenderedTarget  # noqa: E402
+from mofang_gitops.manifests import (  # noqa: E402
+    ANNOTATION_CREATED_BY,
+    MANAGER,
+    RenderedTarget,
+)
 from mofang_gitops.rendering import render_repo  # noqa: E402
 from mofang_gitops.sources.loading import load_repo  # noqa: E402
 from mofang_gitops.sources.trees import DirectoryTree  # noqa: E402
@@ -426,6 +430,36 @@ def measure_render(repo: Path, out: Path, results: dict[str, Any]) -> None:
         run([*cli, "render", "--out", str(out)], timeout=600)
     results["validate_cli_seconds"] = validate_cli.seconds
     results["render_cli_seconds"] = render_cli.seconds
+    results["namespaces_marked"] = mark_created_namespaces(out)
+
+
+NAMESPACE_ANNOTATIONS = re.compile(
+    r'(\nkind: "Namespace"\nmetadata:\n(?:  .*\n|    .*\n)*?  annotations:\n)'
+)
+
+
+def mark_created_namespaces(out: Path) -> int:
+    """Give kubectl and the Flux peer the objects our engine sends: Namespaces with the marker.
+
+    The engine adds ``mofang.io/created-by`` to each Namespace it creates (engine/ownership.py,
+    in the creating request, and keeps sending it); ``render --out`` writes the rendered body
+    without it. Applied as the same field manager, kubectl would remove it (its diff then
+    differs), and the peers would write objects that are not the same. Returns how many
+    Namespaces were marked; each one must have been (checked against a plain count).
+    """
+    marker = f'    "{ANNOTATION_CREATED_BY}": "{MANAGER}"\n'
+    marked = 0
+    for path in sorted(out.rglob("*.yaml")):
+        text = path.read_text()
+        expected = text.count('\nkind: "Namespace"\n')
+        if not expected:
+            continue
+        text, done = NAMESPACE_ANNOTATIONS.subn(lambda m: m.group(1) + marker, text)
+        if done != expected:
+            raise SystemExit(f"{path}: marked {done} of {expected} Namespaces (layout changed?)")
+        path.write_text(text)
+        marked += done
+    return marked
 
 
 def measure_diffs(repo: Path, refs: dict[str, str], results: dict[str, Any]) -> None:
@@ -694,6 +728,7 @@ def render_changed(repo: Path, work: Path) -> Path:
     try:
         cli = [sys.executable, "-m", "mofang_gitops", "--repo", str(repo)]
         run([*cli, "render", "--out", str(changed)], timeout=600)
+        mark_created_namespaces(changed)
     finally:
         git(repo, "checkout", "-q", "--", ".")
     return changed
