@@ -22,7 +22,7 @@ from mofang_gitops.previewing.previews import Preview, ProjectPreview
 from mofang_gitops.previewing.schedules import schedule_notes
 from mofang_gitops.rendering import render_repo
 from mofang_gitops.sources.loading import Repo, load_repo
-from mofang_gitops.sources.trees import FileTree
+from mofang_gitops.sources.trees import FileTree, read_ahead
 from mofang_gitops.validation.capacity import quota_usage
 from mofang_gitops.validation.repository import Validation, validate_repo
 
@@ -84,6 +84,8 @@ class _SubsetTree:
 
     tree: FileTree
     projects: frozenset[str]
+    hidden: frozenset[str] = frozenset()
+    """Platform-wide files left out too (people files borrowed from the other revision)."""
 
     @property
     def label(self) -> str:
@@ -93,11 +95,15 @@ class _SubsetTree:
         return [
             (path, link)
             for path, link in self.tree.files()
-            if (name := project_of(path)) is None or name in self.projects
+            if ((name := project_of(path)) is None and path not in self.hidden)
+            or name in self.projects
         ]
 
     def read(self, path: str) -> bytes:
         return self.tree.read(path)
+
+    def read_ahead(self, paths: Collection[str]) -> None:
+        read_ahead(self.tree, paths)
 
 
 def preview_trees(
@@ -118,7 +124,7 @@ def preview_trees(
             _check_filters(options, [load_repo(base, set()), load_repo(head, set())])
         return Preview(*labels)
     head_repo = load_repo(head, scope)
-    base_repo = _load_base(base, head_repo, touched)
+    base_repo = _load_base(base, head, head_repo, touched, changed)
     # The base is what is in force: its quota is the baseline that says who made a group
     # overflow, and its own capacity problems are not this change's to answer for.
     base_v = validate_repo(base_repo, capacity=False)
@@ -185,12 +191,19 @@ class _PathTree:
     def read(self, path: str) -> bytes:
         return self.tree.read(path)
 
+    def read_ahead(self, paths: Collection[str]) -> None:
+        read_ahead(self.tree, paths)
 
-def _load_base(base: FileTree, head_repo: Repo, touched: set[str]) -> Repo:
-    """Load the base revision, borrowing the head's specs of projects whose files are unchanged.
 
-    Only specs loaded partially (project and quota) are borrowed: validation never modifies them,
-    whereas it replaces clamped workloads, which would leak head values into the base.
+def _load_base(
+    base: FileTree, head: FileTree, head_repo: Repo, touched: set[str], changed: Sequence[str]
+) -> Repo:
+    """Load the base revision, borrowing from the head what the change left byte-identical.
+
+    Borrowed: the specs of projects whose files are unchanged, where only project and quota were
+    loaded (validation never modifies them, whereas it replaces clamped workloads, which would
+    leak head values into the base); and every ``people/`` file present in both revisions and
+    not among the changed paths (the same bytes load to the same person and the same problems).
     """
     borrowed = {
         name: specs
@@ -198,10 +211,21 @@ def _load_base(base: FileTree, head_repo: Repo, touched: set[str]) -> Repo:
         if name not in touched and not specs.workloads_loaded
     }
     keep = frozenset(p for p in head_repo.projects if p not in borrowed) | touched
-    repo = load_repo(_SubsetTree(base, frozenset(keep)), None)
+    differ = set(changed)
+    unchanged_people = frozenset(
+        path
+        for path, link in head.files()
+        if path.startswith("people/") and not link and path not in differ
+    )
+    repo = load_repo(_SubsetTree(base, frozenset(keep), unchanged_people), None)
     for name, specs in borrowed.items():
         repo.projects.setdefault(name, specs)
     repo.projects = dict(sorted(repo.projects.items()))
+    for identity, person in head_repo.people.items():
+        if person.doc.path in unchanged_people:
+            repo.people.setdefault(identity, person)
+    repo.people = dict(sorted(repo.people.items(), key=lambda item: item[1].doc.path))
+    repo.problems.extend(p for p in head_repo.problems if p.location.path in unchanged_people)
     return repo
 
 

@@ -28,7 +28,7 @@ from mofang_gitops.models import (
     Training,
 )
 from mofang_gitops.models.base import DNS1123_LABEL
-from mofang_gitops.sources.trees import FileTree
+from mofang_gitops.sources.trees import FileTree, read_ahead
 from mofang_gitops.yamlio import Document, YAMLFileError, load_documents
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,9 @@ class Repo:
 def load_repo(tree: FileTree, only_projects: set[str] | None = None) -> Repo:
     """Load a repository; with ``only_projects``, other projects get only project and quota."""
     repo = Repo(label=tree.label)
-    for path, is_link in tree.files():
+    files = tree.files()
+    read_ahead(tree, [path for path, link in files if not link and _read(path, only_projects)])
+    for path, is_link in files:
         if is_link:
             repo_problem(repo, path).append(
                 Problem(
@@ -196,6 +198,14 @@ def _project(repo: Repo, name: str) -> ProjectSpecs:
     if name not in repo.projects:
         repo.projects[name] = ProjectSpecs(name)
     return repo.projects[name]
+
+
+def _read(path: str, only: set[str] | None) -> bool:
+    """Whether loading reads this file (partial loads skip other projects' workloads)."""
+    parts = path.split("/")
+    return path.endswith(YAML_SUFFIXES) and not (
+        only is not None and parts[0] == "projects" and len(parts) == 4 and parts[1] not in only
+    )
 
 
 def _load_path(repo: Repo, tree: FileTree, path: str, only: set[str] | None) -> None:

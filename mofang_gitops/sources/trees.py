@@ -9,10 +9,11 @@ its bytes in memory.
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from mofang_gitops.errors import Location
 from mofang_gitops.yamlio import MAX_FILE_BYTES, YAMLFileError
@@ -33,6 +34,21 @@ class FileTree(Protocol):
     def read(self, path: str) -> bytes:
         """Return a file's bytes."""
         ...
+
+
+@runtime_checkable
+class ReadsAhead(Protocol):
+    """A tree that can fetch many files in one go (git: one ``cat-file --batch`` stream)."""
+
+    def read_ahead(self, paths: Collection[str]) -> None:
+        """Fetch these files now, so the reads that follow cost no round trip each."""
+        ...
+
+
+def read_ahead(tree: FileTree, paths: Collection[str]) -> None:
+    """Tell ``tree`` which files will be read, if it can use that (an optimisation only)."""
+    if isinstance(tree, ReadsAhead):
+        tree.read_ahead(paths)
 
 
 def check_size(path: str, size: int, limit: int = MAX_FILE_BYTES) -> None:

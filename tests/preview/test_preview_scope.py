@@ -3,8 +3,9 @@
 Except one thing, by design: the full computation also lists every other project on a resource
 group whose allocated total moved (a quota raised, lowered or removed), figures only.
 
-The full computation is the same preview told that ``platform.yaml`` changed too (it is not): then
-every project of both revisions is loaded in full, validated and rendered. Real git, on a
+The full computation is the same preview told that every file of both revisions changed (and so
+``platform.yaml``): then every project and person of both revisions is loaded from its own
+revision in full (nothing borrowed from the other), validated and rendered. Real git, on a
 generated platform whose GPU group is exactly full, so a quota raise trips the capacity check
 across projects.
 """
@@ -67,6 +68,26 @@ def member_added(repo: Path) -> None:
     )
 
 
+def _rename_project(repo: Path, old: str, new: str) -> None:
+    (repo / "projects" / old).rename(repo / "projects" / new)
+    for path in (repo / "projects" / new).rglob("*.yaml"):
+        path.write_text(path.read_text().replace(old, new))
+
+
+def project_renamed(repo: Path) -> None:
+    _rename_project(repo, project_name(6), project_name(6) + "-b")
+
+
+def project_renamed_to_a_reserved_namespace(repo: Path) -> None:
+    _rename_project(repo, project_name(7), "kube-" + project_name(7))
+
+
+def quota_moved_between_projects(repo: Path) -> None:
+    """Two quotas change at once: totals stay, so only exact per-project figures can tell."""
+    edit(repo / "projects" / project_name(3) / "quota.yaml", "gpu: 4", "gpu: 2")
+    edit(repo / "projects" / project_name(8) / "quota.yaml", "gpu: 4", "gpu: 6")
+
+
 CHANGES: dict[str, Callable[[Path], None]] = {
     "notebook": notebook_cpu,
     "quota-over-capacity": quota_over_capacity,
@@ -74,6 +95,9 @@ CHANGES: dict[str, Callable[[Path], None]] = {
     "person": person_consent_withdrawn,
     "project-removed": project_removed,
     "project-yaml": member_added,
+    "project-renamed": project_renamed,
+    "project-renamed-reserved": project_renamed_to_a_reserved_namespace,
+    "quota-moved": quota_moved_between_projects,
 }
 
 
@@ -98,11 +122,13 @@ def test_scoped_preview_equals_the_full_computation(platform: Path, branch: str)
     assert changed and "platform.yaml" not in changed
     with GitTree(platform, "main") as base, GitTree(platform, branch) as head:
         scoped = preview_data(preview_trees(base, head, changed, PreviewOptions()))
-        full = preview_data(preview_trees(base, head, [*changed, "platform.yaml"]))
+        all_paths = sorted({p for tree in (base, head) for p, _ in tree.files()})
+        assert "platform.yaml" in all_paths
+        full = preview_data(preview_trees(base, head, all_paths))
 
     assert full["allRendered"] and not scoped["allRendered"]
     assert len(scoped["rendered"]) <= 2
-    assert len(full["rendered"]) == (PROJECTS if full["valid"] else 0)
+    assert len(full["rendered"]) in ((PROJECTS, PROJECTS + 1) if full["valid"] else (0,))
     for key in ("valid", "changed", "summary", "errors", "warnings"):
         assert scoped[key] == full[key], key
     assert scoped["changed"] or scoped["errors"]  # every branch does something

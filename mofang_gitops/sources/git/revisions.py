@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -151,6 +151,7 @@ class GitTree:
             raise
         self._entries: dict[str, tuple[str, str, int]] | None = None
         self._cache: dict[str, bytes] | None = None
+        self._files: list[tuple[str, bool]] | None = None
 
     def __enter__(self) -> GitTree:
         return self
@@ -174,7 +175,11 @@ class GitTree:
 
     def files(self) -> list[tuple[str, bool]]:
         """Every platform file of the commit as ``(path, is_symlink)``, sorted."""
-        return sorted((path, mode == _SYMLINK_MODE) for path, (mode, _, _) in self._index().items())
+        if self._files is None:  # sorted once: a preview lists each revision several times
+            self._files = sorted(
+                (path, mode == _SYMLINK_MODE) for path, (mode, _, _) in self._index().items()
+            )
+        return list(self._files)
 
     def read(self, path: str) -> bytes:
         """Return a blob's bytes; oversized blobs are refused before they are read."""
@@ -193,6 +198,16 @@ class GitTree:
         data: bytes = stream.read()
         return data
 
+    def read_ahead(self, paths: Collection[str]) -> None:
+        """Fetch only these blobs in one stream (a preview reads a fraction of a large tree).
+
+        Without it the first read fetches every blob of the tree; paths not named here (in this
+        call or an earlier one) are still read, one by one.
+        """
+        index, have = self._index(), self._cache or {}
+        entries = {index[p] for p in paths if p in index and index[p][1] not in have}
+        self._cache = {**have, **self._prefetch(entries)} if entries else have
+
     def _blobs(self) -> dict[str, bytes]:
         """Every readable blob, fetched in one ``git cat-file --batch`` stream on first use.
 
@@ -200,14 +215,15 @@ class GitTree:
         projects is read in one stream instead. Above ``PREFETCH_BYTES`` blobs are read one by one.
         """
         if self._cache is None:
-            wanted = {
-                sha
-                for mode, sha, size in self._index().values()
-                if mode != _SYMLINK_MODE and size <= MAX_FILE_BYTES
-            }
-            sizes = sum(e[2] for e in self._index().values() if e[1] in wanted)
-            self._cache = self._fetch(sorted(wanted)) if sizes <= PREFETCH_BYTES else {}
+            self._cache = self._prefetch(set(self._index().values()))
         return self._cache
+
+    def _prefetch(self, entries: set[tuple[str, str, int]]) -> dict[str, bytes]:
+        wanted = {
+            sha for mode, sha, size in entries if mode != _SYMLINK_MODE and size <= MAX_FILE_BYTES
+        }
+        sizes = sum(size for _, sha, size in entries if sha in wanted)
+        return self._fetch(sorted(wanted)) if sizes <= PREFETCH_BYTES else {}
 
     def _fetch(self, shas: list[str]) -> dict[str, bytes]:
         with tempfile.TemporaryFile() as requests:
