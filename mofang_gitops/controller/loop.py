@@ -26,108 +26,48 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 
 from mofang_gitops.controller.facts import node_selectors, platform_facts, project_facts
+from mofang_gitops.controller.memory import Memory
 from mofang_gitops.controller.metrics import ControllerMetrics
+from mofang_gitops.controller.outcomes import APPLIED, by_target, change_entries, outcome
+from mofang_gitops.controller.planner import HeadPlanner
 from mofang_gitops.controller.plans import (
     RENDER_BUDGET,
     ControllerState,
     Plan,
     PlannedTarget,
-    RenderCache,
-    StoredTarget,
     gone_projects,
-    namespace_of,
-    plan_targets,
-    quota_baseline,
     removed_targets,
 )
-from mofang_gitops.controller.statuses import (
-    StatusBoard,
-    SyncState,
-    TargetStatus,
+from mofang_gitops.controller.ports import (
+    Applier,
+    HealthReader,
+    PassAware,
+    StateStore,
 )
-from mofang_gitops.engine import (
-    PROTECTED_KINDS,
-    Action,
-    ApplyOptions,
-    ChangeSet,
-    ChangeSetEntry,
-    Inventory,
-)
+from mofang_gitops.controller.removals import stored_targets
+from mofang_gitops.controller.statuses import StatusBoard, SyncState, TargetStatus
+from mofang_gitops.engine import Action, ApplyOptions, ChangeSet
 from mofang_gitops.errors import ClusterError, GitError
 from mofang_gitops.health import TargetHealth
-from mofang_gitops.manifests import RenderedTarget, Target
+from mofang_gitops.manifests import Target
 from mofang_gitops.sources.git import (
-    CommitInfo,
-    GitTree,
-    RevisionDigest,
     cache_path,
     fetch_branch,
     is_ancestor,
     mask_url,
-    pin_revision,
+    pin_revisions,
     read_commit,
-    revision_digest,
 )
-from mofang_gitops.sources.loading import Repo, internal_stage, load_repo
-from mofang_gitops.validation.repository import Validation, validate_repo
+from mofang_gitops.sources.loading import internal_stage
+from mofang_gitops.validation.repository import Validation
 
 log = logging.getLogger(__name__)
 
-APPLIED = (Action.CREATED, Action.CONFIGURED, Action.REPLACED)
-MAX_CHANGES = 50
-"""Change-set entries kept per target for the pages (the counts cover the rest)."""
-
-
-HealthReader = Callable[[Sequence[RenderedTarget]], Sequence[TargetHealth]]
-"""Reads the live health of rendered targets (``health.read_clusters`` on the applier's
-clusters), a port so the loop is tested without a cluster."""
-
-
-class Applier(Protocol):
-    """Applies rendered targets to their clusters (the engine's ResourceManager, adapted)."""
-
-    def apply(self, targets: Sequence[RenderedTarget], options: ApplyOptions) -> ChangeSet:
-        """Apply (and prune) ``targets``; per-object failures are entries, not exceptions."""
-        ...
-
-
-@runtime_checkable
-class InventoryReader(Protocol):
-    """Reads the inventories a cluster holds (an ``Applier`` that can is asked for removals)."""
-
-    def inventories(self, cluster: str, kube_context: str = "") -> list[Inventory]:
-        """Every inventory in ``cluster``; raises ``ClusterError`` when it cannot be read."""
-        ...
-
-    def forget_inventory(self, cluster: str, inventory: Inventory, kube_context: str = "") -> None:
-        """Delete an inventory that lists nothing any more."""
-        ...
-
-
-@runtime_checkable
-class PassAware(Protocol):
-    """An applier or state store whose API clients keep a retry budget per pass."""
-
-    def start_pass(self) -> None:
-        """Reset what is counted per pass."""
-        ...
-
-
-class StateStore(Protocol):
-    """Where the controller's state outlives the process."""
-
-    def load(self) -> ControllerState:
-        """The stored state (empty when none); raises ``ClusterError`` when unreadable."""
-        ...
-
-    def save(self, state: ControllerState) -> None:
-        """Store ``state``; raises ``ClusterError`` when the write fails."""
-        ...
+__all__ = ["Applier", "Controller", "ControllerOptions", "HealthReader", "StateStore"]
 
 
 @dataclass(frozen=True)
@@ -146,31 +86,6 @@ class ControllerOptions:
     """Delete the Namespace and PersistentVolumes of projects deleted from git, too."""
     render_budget: float = RENDER_BUDGET
     """Seconds one project may take to render; past it the project is Failed, the pass goes on."""
-
-
-@dataclass
-class _Memory:
-    """What survives between passes (``good`` also in the state store, if there is one)."""
-
-    head: str = ""
-    good: dict[str, str] = field(default_factory=dict)
-    removing: frozenset[str] = frozenset()
-    restored: bool = False
-    """Whether the state was loaded from the store since this replica last started leading."""
-    saved: ControllerState | None = None
-    applied: dict[Target, tuple[str, ...]] = field(default_factory=dict)
-    """Per target, what was last applied without failures (``PlannedTarget.desired``): drift =
-    changes to a target whose desired state did not change; an incremental pass skips it."""
-    digests: dict[str, RevisionDigest | None] = field(default_factory=dict)
-    """Tree hashes per revision (None: unreadable, nothing of it is cached)."""
-    last_full: float = -1.0
-    """``time.monotonic()`` when the last full pass started (-1: none yet)."""
-    validations: dict[str, Validation] = field(default_factory=dict)
-    head_validation: tuple[tuple[str, tuple[tuple[str, str], ...]], Validation] | None = None
-    """The head's validation and the (head, last good revisions) it was made against."""
-    failures: int = 0
-    commits: dict[str, CommitInfo] = field(default_factory=dict)
-    """Subject, author and time of the revisions shown (a commit never changes)."""
 
 
 class Controller:
@@ -201,8 +116,8 @@ class Controller:
         self.ready = threading.Event()
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._memory = _Memory()
-        self._renders = RenderCache(self._render_key)
+        self._memory = Memory()
+        self._planner = HeadPlanner(self._cache, options.render_budget)
         self._pass_lock = threading.Lock()
         self.namespaces: dict[Target, str] = {}
         """Namespace of every planned target (where its Events go)."""
@@ -276,43 +191,33 @@ class Controller:
         """Fetch, plan and apply; False when something is to be retried."""
         started = time.monotonic()
         head = self._fetch()
-        if not head or not self._restore():
+        if not head or not self._memory.restore(self.state, self.board):
             return False
         if full:
             self._memory.last_full = started
-        renders = self._renders.renders
+        planner = self._planner
+        renders, validated = planner.renders.renders, planner.validated
         plan = self._plan(head)
-        rendered = self._renders.renders - renders
+        rendered = planner.renders.renders - renders
         self.metrics.projects_rendered.inc(rendered)
-        ok, planned = self._apply_plan(plan, full)
-        self.metrics.targets_planned.inc(planned)
+        ok, due = self._apply_plan(plan, full)
+        self.metrics.targets_planned.inc(len(due))
+        self._record_commits(head, plan)
+        health = [p for p in (plan.targets if full else due) if not p.removed]
+        read = self._observe_health(health, [p.rendered.target for p in plan.targets])
         self.board.set_fact(
             "lastPass",
             {
                 "full": full,
+                "projectsValidated": planner.validated - validated,
                 "projectsRendered": rendered,
-                "targetsPlanned": planned,
+                "targetsPlanned": len(due),
+                "targetsHealthRead": read,
                 "targets": len(plan.targets),
                 "seconds": round(time.monotonic() - started, 3),
             },
         )
-        self._record_commits(head, plan)
-        self._observe_health(plan)
         return ok
-
-    def _render_key(self, sha: str, project: str) -> str | None:
-        """The ``RenderCache`` key of ``project`` at ``sha`` (None when its trees are unknown)."""
-        digests = self._memory.digests
-        if sha not in digests:
-            if len(digests) > 64:
-                digests.clear()
-            try:
-                digests[sha] = revision_digest(self._cache, sha)
-            except GitError as e:
-                log.warning("cannot read the trees of %s, rendering all: %s", sha[:12], e)
-                digests[sha] = None
-        digest = digests[sha]
-        return None if digest is None else digest.key(project)
 
     def _record_commits(self, head: str, plan: Plan) -> None:
         """Subject, author and time of the head and of every applied revision, for the pages."""
@@ -327,24 +232,33 @@ class Controller:
             del known[sha]
         self.board.set_fact("commits", {sha: c.as_dict() for sha, c in sorted(known.items())})
 
-    def _observe_health(self, plan: Plan) -> None:
-        """Read health once for every applied target (best effort: status is already known)."""
-        if self.read_health is None or not self.may_apply():
-            return
+    def _observe_health(self, due: Sequence[PlannedTarget], planned: Sequence[Target]) -> int:
+        """Read the health of ``due`` (best effort: status is already known); how many read.
+
+        A full pass reads every target; a webhook pass only what it applied, the others keep
+        their last read (``planned``: the targets that still exist, the others are forgotten).
+        """
+        kept = self._memory.health
+        for gone in set(kept) - set(planned):
+            del kept[gone]
+        if self.read_health is None or not due or not self.may_apply():
+            return 0
         try:
-            health = self.read_health([p.rendered for p in plan.targets if not p.removed])
+            health = self.read_health([p.rendered for p in due])
         except Exception as e:  # health is information; it must never fail a pass
             log.warning("health read failed: %s", e)
             self.metrics.errors.labels("health").inc()
-            return
+            return 0
         for target in health:
             self.board.put_health(target)
-        self.metrics.set_health(health)
+            kept[Target(target.environment, target.cluster, target.project)] = target
+        self.metrics.set_health(list(kept.values()))
         if self.on_health is not None:
             try:
                 self.on_health(health)
             except Exception as e:  # events are best effort
                 log.warning("cannot record health events: %s", e)
+        return len(health)
 
     def _fetch(self) -> str:
         """Fetch the branch; on failure keep the last head (the last good state stays applied)."""
@@ -378,83 +292,9 @@ class Controller:
     def _cache(self) -> Path:
         return cache_path(self.options.repo_url, self.options.cache_dir)
 
-    def _load(self, sha: str) -> Repo:
-        """Load revision ``sha`` of the cache: its blobs in one ``git cat-file --batch`` stream.
-
-        Only the platform layout is read, as the CLI reads a checkout (a ``RevisionTree`` read
-        every blob of the commit one by one: seconds for ten projects, minutes for a thousand).
-        """
-        with GitTree(self._cache, sha) as tree:
-            return load_repo(tree)
-
-    def _validation(self, sha: str) -> Validation:
-        """Load and validate an older revision (cached: a commit never changes).
-
-        The capacity rule is left out: such a revision is only rendered for projects that
-        passed it when it was the head (see ``_head_validation``).
-        """
-        cached = self._memory.validations.get(sha)
-        if cached is None:
-            cached = validate_repo(self._load(sha), capacity=False)
-            if len(self._memory.validations) > 16:
-                self._memory.validations.clear()
-            self._memory.validations[sha] = cached
-        return cached
-
-    def _restore(self) -> bool:
-        """Load the state once per leadership; False (retry later) when it cannot be read."""
-        memory = self._memory
-        if memory.restored or self.state is None:
-            return True
-        try:
-            stored = self.state.load()
-        except ClusterError as e:
-            log.warning("cannot read the controller state, retrying: %s", e)
-            self.board.set_fact("stateError", str(e))
-            memory.failures += 1
-            return False
-        memory.good = {**stored.good, **memory.good}
-        memory.removing |= stored.removing
-        memory.saved, memory.restored = stored, True
-        self.board.set_fact("stateError", "")
-        log.info("restored the last good revision of %d project(s)", len(stored.good))
-        return True
-
-    def _save(self) -> None:
-        """Store the state when it changed (best effort: retried on the next pass)."""
-        memory = self._memory
-        state = ControllerState(dict(memory.good), memory.removing)
-        if self.state is None or memory.saved == state:
-            return
-        try:
-            self.state.save(state)
-        except ClusterError as e:
-            log.warning("cannot store the controller state, retrying next pass: %s", e)
-            return
-        memory.saved = state
-
-    def _head_validation(self, sha: str) -> Validation:
-        """Validate the head against the quota in force (each project's last good revision)."""
-        good = self._memory.good
-        key = (sha, tuple(sorted(good.items())))
-        cached = self._memory.head_validation
-        if cached is None or cached[0] != key:
-            baseline = quota_baseline(good, self._validation)
-            validation = validate_repo(self._load(sha), baseline)
-            cached = self._memory.head_validation = (key, validation)
-        return cached[1]
-
     def _plan(self, head: str) -> Plan:
-        validation = self._head_validation(head)
-        plan = plan_targets(
-            validation,
-            head,
-            self._memory.good,
-            self._validation,
-            render_budget=self.options.render_budget,
-            cache=self._renders,
-        )
-        self._renders.keep(set(validation.repo.projects) | set(plan.good_revisions))
+        validation = self._planner.validate_head(head, self._memory.good)
+        plan = self._planner.plan(validation, head, self._memory.good)
         for project, problems in plan.stranded.items():
             log.warning(
                 "project %s: invalid at %s with no good revision: %s",
@@ -462,6 +302,12 @@ class Controller:
                 head[:12],
                 "; ".join(problems),
             )
+        self._report(validation, plan)
+        removed = self._removed(validation, head)
+        return Plan(plan.targets + removed, plan.good_revisions, plan.stranded, plan.failed)
+
+    def _report(self, validation: Validation, plan: Plan) -> None:
+        """What /status and the metrics say of the head's projects."""
         # Invalid projects with nothing applied have no target yet: list them on /status.
         self.board.set_fact("invalidProjects", {p: list(e) for p, e in plan.stranded.items()})
         self.board.set_fact("projects", project_facts(validation))
@@ -475,8 +321,6 @@ class Controller:
         broken = {f.target.project for f in plan.failed}
         broken |= {p.rendered.target.project for p in plan.targets if p.error}
         self.metrics.errors.labels("render").inc(len(broken))
-        removed = self._removed(validation, head)
-        return Plan(plan.targets + removed, plan.good_revisions, plan.stranded, plan.failed)
 
     def _removed(self, head: Validation, sha: str) -> tuple[PlannedTarget, ...]:
         """Targets of known projects deleted from git that still have objects in a cluster."""
@@ -484,47 +328,15 @@ class Controller:
         gone = gone_projects(head, ControllerState(memory.good, memory.removing))
         if gone is None:
             return ()  # a broken head decides nothing; keep what is being removed
-        stored, complete = self._stored_targets(head, gone) if gone else ([], True)
+        stored, complete = stored_targets(self.applier, head, gone) if gone else ([], True)
         found = {s.target.project for s in stored}
         memory.removing = frozenset(found if complete else found | gone)
         for s in stored:
             log.warning("%s: project deleted from git, pruning its objects", s.target)
         return removed_targets(sha, stored)
 
-    def _stored_targets(
-        self, head: Validation, gone: frozenset[str]
-    ) -> tuple[list[StoredTarget], bool]:
-        """Non-empty inventories of ``gone`` projects per cluster; False if a cluster failed."""
-        reader, platform = self.applier, head.repo.platform
-        if not isinstance(reader, InventoryReader) or platform is None:
-            return [], False
-        stored, complete = [], True
-        for cluster in platform.model.spec.clusters:
-            try:
-                found = reader.inventories(cluster.name, cluster.kube_context)
-            except ClusterError as e:
-                log.warning("%s: cannot read inventories: %s", cluster.name, e)
-                complete = False
-                continue
-            for inventory in (i for i in found if i.project in gone):
-                if inventory.entries:
-                    target = Target(inventory.environment, cluster.name, inventory.project)
-                    ns = namespace_of(inventory)
-                    stored.append(StoredTarget(target, ns, cluster.kube_context))
-                else:
-                    self._forget(reader, cluster.name, inventory, cluster.kube_context)
-        return stored, complete
-
-    def _forget(
-        self, reader: InventoryReader, cluster: str, inventory: Inventory, ctx: str
-    ) -> None:
-        try:
-            reader.forget_inventory(cluster, inventory, ctx)
-        except ClusterError as e:
-            log.warning("%s: cannot delete empty inventory %s: %s", cluster, inventory.name, e)
-
-    def _apply_plan(self, plan: Plan, full: bool) -> tuple[bool, int]:
-        """Apply what is due; (False when something is to be retried, targets planned)."""
+    def _apply_plan(self, plan: Plan, full: bool) -> tuple[bool, list[PlannedTarget]]:
+        """Apply what is due; (False when something is to be retried, the targets due)."""
         ok = True  # a render that failed is not retried sooner: the same data fails the same way
         self.board.forget_except(
             {p.rendered.target for p in plan.targets} | {f.target for f in plan.failed}
@@ -543,7 +355,7 @@ class Controller:
                 due.append(planned)
         if due and not self.may_apply():
             log.warning("lost leadership, not applying %d target(s)", len(due))
-            return False, 0
+            return False, []
         together = [p for p in due if not p.removed]
         if len(together) > 1:
             ok = self._apply_together(together)
@@ -552,14 +364,19 @@ class Controller:
         for planned in (p for p in due if p.removed):
             if not self.may_apply():
                 log.warning("%s: lost leadership, not applying", planned.rendered.target)
-                return False, len(due)
+                return False, due
             ok = self._apply_target(planned) and ok
-        for project, sha in plan.good_revisions.items():
-            if sha not in self._memory.good.values():
-                pin_revision(self._cache, sha, f"good/{project}")
+        # One pin per good revision (not per project): a push moves every project's good
+        # revision to the new head, and a ref per project cost a ref write per project.
+        before, after = set(self._memory.good.values()), set(plan.good_revisions.values())
+        pin_revisions(
+            self._cache,
+            {f"good/{sha}": sha for sha in after - before},
+            drop=[f"good/{sha}" for sha in before - after],
+        )
         self._memory.good = dict(plan.good_revisions)
-        self._save()
-        return ok, len(due)
+        self._memory.save(self.state)
+        return ok, due
 
     def _unchanged(self, planned: PlannedTarget) -> bool:
         """Whether ``planned`` is what was last applied, successfully (its status is re-dated)."""
@@ -583,7 +400,7 @@ class Controller:
         except Exception as e:
             log.warning("applying %d targets together raised, one by one now: %s", len(due), e)
             return all([self._apply_target(p) for p in due])
-        split = _by_target(changes, [p.rendered.target for p in due])
+        split = by_target(changes, [p.rendered.target for p in due])
         return all([self._applied(p, split.get(p.rendered.target, ChangeSet())) for p in due])
 
     def _apply_target(self, planned: PlannedTarget) -> bool:
@@ -620,13 +437,9 @@ class Controller:
         """Record what applying one target did; False when something failed."""
         target = planned.rendered.target
         failed = changes.failed
-        state, error = _outcome(planned, changes)
+        state, error = outcome(planned, changes)
         counts = {k: v for k, v in changes.summary().items() if v}
-        entries = tuple(
-            (str(e.action), str(e.ref), e.reason)
-            for e in changes.entries
-            if e.action != Action.UNCHANGED
-        )[:MAX_CHANGES]
+        entries = change_entries(changes)
         self._count(planned, changes, drift=self._memory.applied.get(target) == planned.desired)
         if failed:
             self._memory.applied.pop(target, None)
@@ -666,40 +479,3 @@ class Controller:
     def wait_ready(self, timeout: float) -> bool:
         """Block until the first successful pass, or a pass that found us standing by."""
         return self.ready.wait(timeout)
-
-
-def _by_target(changes: ChangeSet, targets: Sequence[Target]) -> dict[Target, ChangeSet]:
-    """Split one run's entries per target (an inventory's own failure goes to its target)."""
-    inventories = {Inventory(t.environment, t.project).name: t for t in targets}
-    found: dict[Target, list[ChangeSetEntry]] = {t: [] for t in targets}
-    for entry in changes:
-        target = entry.target
-        if target is None and entry.ref.kind == "ConfigMap":
-            target = inventories.get(entry.ref.name)
-            if target is not None and target.cluster != entry.cluster:
-                target = Target(target.environment, entry.cluster, target.project)
-        if target in found:
-            found[target].append(entry)
-    return {t: ChangeSet.of(entries) for t, entries in found.items()}
-
-
-def _outcome(planned: PlannedTarget, changes: ChangeSet) -> tuple[SyncState, str]:
-    """State and error text of one applied target."""
-    failed = changes.failed
-    if failed:
-        return SyncState.FAILED, "; ".join(f"{e.id}: {e.reason}" for e in failed[:3])
-    if planned.error:  # the head did not render; its last good revision is what runs
-        return SyncState.FAILED, f"{planned.error}; last good {planned.revision[:12]} applied"
-    if planned.problems:
-        return SyncState.INVALID, ""
-    skipped = changes.with_action(Action.SKIPPED) if planned.removed else []
-    kept = [e for e in skipped if e.ref.kind in PROTECTED_KINDS]
-    if kept:
-        names = ", ".join(str(e.ref) for e in kept[:5]) + (", ..." if len(kept) > 5 else "")
-        error = (
-            f"project deleted from git; kept {len(kept)} object(s): {names}. Namespaces and "
-            "PersistentVolumes go only with --prune-removed-projects"
-        )
-        log.warning("%s: %s", planned.rendered.target, error)
-        return SyncState.OUT_OF_SYNC, error
-    return SyncState.SYNCED, ""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from mofang_gitops.engine import Inventory
 from mofang_gitops.errors import GitError, Problem
-from mofang_gitops.manifests import RenderedTarget, Target
+from mofang_gitops.manifests import Manifest, RenderedTarget, Target
 from mofang_gitops.rendering import project_contexts, render_project, target_of
 from mofang_gitops.validation.capacity import QuotaUsage, quota_usage
 from mofang_gitops.validation.repository import Validation
@@ -93,7 +93,17 @@ def _unparsed(rendered: RenderedTarget) -> RenderedTarget:
     A body, once parsed, stays cached on its manifest: kept in the render cache that would hold
     every object of every project as dicts between passes (about twice the text's memory).
     """
-    return replace(rendered, manifests=tuple(replace(m) for m in rendered.manifests))
+    return replace(rendered, manifests=tuple(_fresh(m) for m in rendered.manifests))
+
+
+def _fresh(manifest: Manifest) -> Manifest:
+    """A copy of ``manifest`` without its parsed body, made without ``__init__``.
+
+    ``dataclasses.replace`` cost 80 µs a manifest: a quarter of a one-project pass at 200.
+    """
+    copy = object.__new__(Manifest)
+    copy.__dict__.update((k, v) for k, v in manifest.__dict__.items() if k != "body")
+    return copy
 
 
 def _render(

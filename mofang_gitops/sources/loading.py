@@ -131,6 +131,32 @@ class Repo:
 def load_repo(tree: FileTree, only_projects: set[str] | None = None) -> Repo:
     """Load a repository; with ``only_projects``, other projects get only project and quota."""
     repo = Repo(label=tree.label)
+    _load_files(repo, tree, only_projects)
+    if repo.platform is None and not any(
+        p.location.path.startswith("platform.") for p in repo.problems
+    ):
+        repo.problems.append(
+            Problem(
+                location=Location("platform.yaml"),
+                message="platform.yaml is missing",
+                hint="add the Platform spec at the repository root",
+            )
+        )
+    return repo
+
+
+def load_projects(tree: FileTree) -> dict[str, ProjectSpecs]:
+    """The project directories of ``tree`` alone, loaded exactly as ``load_repo`` loads them.
+
+    A project's specs depend on its own files only, so the controller reloads just the projects
+    whose directory changed (``tree`` limited to them) and keeps the others' from the last head.
+    """
+    repo = Repo(label=tree.label)
+    _load_files(repo, tree, None)
+    return repo.projects
+
+
+def _load_files(repo: Repo, tree: FileTree, only_projects: set[str] | None) -> None:
     files = tree.files()
     read_ahead(tree, [path for path, link in files if not link and _read(path, only_projects)])
     for path, is_link in files:
@@ -150,17 +176,6 @@ def load_repo(tree: FileTree, only_projects: set[str] | None = None) -> Repo:
         except Exception as e:  # a bug one file triggers makes that file's project invalid
             log.exception("%s: loading raised", path)
             repo_problem(repo, path).append(internal_problem(Location(path), "loading", e))
-    if repo.platform is None and not any(
-        p.location.path.startswith("platform.") for p in repo.problems
-    ):
-        repo.problems.append(
-            Problem(
-                location=Location("platform.yaml"),
-                message="platform.yaml is missing",
-                hint="add the Platform spec at the repository root",
-            )
-        )
-    return repo
 
 
 INTERNAL_ERROR = "internal error while "

@@ -12,7 +12,7 @@ explain each decision; rendering reads only that view.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from mofang_gitops.errors import Location, Problem, field_path
@@ -26,6 +26,20 @@ from mofang_gitops.validation.workloads import ResolvedProject, resolve_project_
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class ProjectCheck:
+    """What one project's own files give, the rules across projects aside.
+
+    A function of the project's directory and of the shared inputs (platform, environments,
+    components, people) only, so the controller reuses it while their git trees are unchanged.
+    """
+
+    problems: tuple[Problem, ...]
+    """Its load problems, then the findings of its own rules."""
+    resolved: ResolvedProject | None
+    """Its specs as they render; None when its rules did not get that far."""
+
+
 @dataclass
 class Validation:
     """The outcome of validating a repository: problems, and the resolved view of each project."""
@@ -35,6 +49,8 @@ class Validation:
     invalid_projects: set[str] = field(default_factory=set)
     resolved: dict[str, ResolvedProject] = field(default_factory=dict)
     """Per project whose rules ran: its specs as they render (clamped where the policy says)."""
+    checks: dict[str, ProjectCheck] = field(default_factory=dict)
+    """Per project, its own findings: reusable while its files and the shared inputs are equal."""
 
     @property
     def platform_ok(self) -> bool:
@@ -68,7 +84,11 @@ class Validation:
 
 
 def validate_repo(
-    repo: Repo, baseline: Mapping[str, Mapping[str, Amount]] | None = None, *, capacity: bool = True
+    repo: Repo,
+    baseline: Mapping[str, Mapping[str, Amount]] | None = None,
+    *,
+    capacity: bool = True,
+    reuse: Mapping[str, ProjectCheck] | None = None,
 ) -> Validation:
     """Check every cross-document rule of DESIGN.md section 2; never raises on bad input.
 
@@ -76,26 +96,27 @@ def validate_repo(
     overflowing resource group is blamed on the projects whose quota grew past it. Without one,
     every project on an overflowing group is refused. ``capacity=False`` skips the capacity
     rule, for an older revision rendered only for projects that passed it when it was the head.
+    ``reuse`` holds ``ProjectCheck``s made earlier for unchanged projects (same directory, same
+    shared inputs): they are not checked again, the rules across projects always run.
     """
     validation = Validation(repo, list(repo.problems))
-    for specs in repo.projects.values():
-        validation.problems.extend(specs.problems)
-        if _has_errors(specs.problems):
-            validation.invalid_projects.add(specs.name)
     if repo.platform is None:
+        for specs in repo.projects.values():
+            validation.problems.extend(specs.problems)
+            if _has_errors(specs.problems):
+                validation.invalid_projects.add(specs.name)
         return validation
     platform = repo.platform
     validation.problems.extend(_check_platform(platform))
     validation.problems.extend(_check_environments(repo, platform.model))
+    reused = reuse or {}
     for name in sorted(repo.projects):
-        try:
-            found = _check_one_project(repo, repo.projects[name], platform.model, validation)
-        except Exception as e:  # a bug one project triggers makes that project invalid
-            log.exception("project %s: validation raised", name)
-            validation.resolved.pop(name, None)
-            found = [internal_problem(Location(f"projects/{name}/project.yaml"), "validating", e)]
-        validation.problems.extend(found)
-        if _has_errors(found):
+        check = reused.get(name) or check_project(repo, repo.projects[name], platform.model)
+        validation.checks[name] = check
+        validation.problems.extend(check.problems)
+        if check.resolved is not None:
+            validation.resolved[name] = check.resolved
+        if _has_errors(check.problems):
             validation.invalid_projects.add(name)
     try:
         shared: list[tuple[str | None, Problem]] = [*check_namespaces(repo, platform.model)]
@@ -111,18 +132,22 @@ def validate_repo(
     return validation
 
 
-def _check_one_project(
-    repo: Repo, specs: ProjectSpecs, platform: Platform, validation: Validation
-) -> list[Problem]:
-    found = _check_project(repo, specs, platform)
-    if specs.project is not None and specs.quota is not None and not _has_errors(found):
-        resolved = resolve_project_workloads(repo, specs, platform)
-        found.extend(resolved.problems)
-        validation.resolved[specs.name] = resolved
-    return found
+def check_project(repo: Repo, specs: ProjectSpecs, platform: Platform) -> ProjectCheck:
+    """One project's load problems and own rules (a bug it triggers makes it invalid)."""
+    try:
+        found = _check_project(repo, specs, platform)
+        resolved = None
+        if specs.project is not None and specs.quota is not None and not _has_errors(found):
+            resolved = resolve_project_workloads(repo, specs, platform)
+            found.extend(resolved.problems)
+    except Exception as e:  # a bug one project triggers makes that project invalid
+        log.exception("project %s: validation raised", specs.name)
+        resolved = None
+        found = [internal_problem(Location(f"projects/{specs.name}/project.yaml"), "validating", e)]
+    return ProjectCheck((*specs.problems, *found), resolved)
 
 
-def _has_errors(problems: list[Problem]) -> bool:
+def _has_errors(problems: Iterable[Problem]) -> bool:
     return any(p.is_error for p in problems)
 
 

@@ -147,7 +147,7 @@ def test_the_render_budget_stops_a_slow_project_only(
 def test_a_pass_that_raises_is_counted_and_the_next_one_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mofang_gitops.controller import loop
+    from mofang_gitops.controller import planner
 
     applier = RecordingApplier()
     remote, controller = make(tmp_path, applier)
@@ -156,12 +156,12 @@ def test_a_pass_that_raises_is_counted_and_the_next_one_runs(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise ZeroDivisionError("simulated bug in planning")
 
-    monkeypatch.setattr(loop, "plan_targets", broken)
+    monkeypatch.setattr(planner, "plan_targets", broken)
     assert controller.reconcile_once() is False
     snapshot = controller.board.snapshot()
     assert "ZeroDivisionError" in snapshot["passError"]
     assert 'mofang_errors_total{stage="pass"} 1.0' in controller.metrics.render().decode()
-    monkeypatch.setattr(loop, "plan_targets", plan_targets)
+    monkeypatch.setattr(planner, "plan_targets", plan_targets)
     assert controller.reconcile_once()
     assert {t["state"] for t in states(controller).values()} == {"Synced"}
     assert controller.board.snapshot()["passError"] == ""

@@ -14,6 +14,7 @@ from mofang_gitops.sources.git.remote import (
     is_ancestor,
     mask_url,
     pin_revision,
+    pin_revisions,
     revision_digest,
 )
 from mofang_gitops.sources.git.revisions import GitTree, changed_paths, merge_base, resolve
@@ -31,6 +32,7 @@ __all__ = [
     "mask_url",
     "merge_base",
     "pin_revision",
+    "pin_revisions",
     "read_commit",
     "resolve",
     "revision_digest",

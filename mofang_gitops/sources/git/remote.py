@@ -13,6 +13,8 @@ import hashlib
 import logging
 import os
 import re
+import tempfile
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,6 +83,29 @@ def pin_revision(repo_path: Path, sha: str, name: str = "last-good") -> None:
         git.Repo(repo_path).git.update_ref(f"refs/mofang/{name}", sha)
     except git.GitCommandError as e:
         raise GitError(f"pin {sha[:12]} as {name}: {e}") from e
+
+
+def pin_revisions(repo_path: Path, pins: Mapping[str, str], drop: Iterable[str] = ()) -> None:
+    """Pin several revisions (``name -> sha``) and drop pins (names) in one ``update-ref``.
+
+    The controller pins each last good revision; a ``git update-ref`` per project cost a
+    process per project on every pass that moved the head.
+    """
+    lines = [f"update refs/mofang/{name} {sha}\n" for name, sha in sorted(pins.items())]
+    lines += [f"delete refs/mofang/{name}\n" for name in sorted(drop)]
+    if not lines:
+        return
+    try:
+        with tempfile.TemporaryFile() as requests:
+            requests.write("".join(lines).encode())
+            requests.seek(0)
+            repo = git.Repo(repo_path)
+            try:
+                repo.git.execute(["git", "update-ref", "--stdin"], istream=requests)
+            finally:
+                repo.close()
+    except (git.GitCommandError, ValueError, OSError) as e:
+        raise GitError(f"pin {len(pins)} revision(s): {e}") from e
 
 
 @dataclass(frozen=True)

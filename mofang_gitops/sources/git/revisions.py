@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -92,8 +92,8 @@ def merge_base(repo_path: Path | str, base: str, head: str | None) -> str:
         return found.strip()
 
 
-def _pathspecs(prefix: str) -> list[str]:
-    return [prefix + top for top in WALKED_TOPS]
+def _pathspecs(prefix: str, tops: Sequence[str] = WALKED_TOPS) -> list[str]:
+    return [prefix + top for top in tops]
 
 
 def _strip(paths: list[str], prefix: str) -> list[str]:
@@ -138,9 +138,11 @@ class GitTree:
     """The platform files of one commit, read from the object database (``FileTree``).
 
     Use it as a context manager (or call ``close``): gitpython keeps ``git cat-file`` processes.
+    ``tops`` limits it to some paths of the layout (``projects/<name>/``: one project's files).
     """
 
-    def __init__(self, repo_path: Path | str, rev: str) -> None:
+    def __init__(self, repo_path: Path | str, rev: str, tops: Sequence[str] = WALKED_TOPS) -> None:
+        self._tops = tuple(tops)
         self._repo = _open(repo_path)
         try:
             self._prefix = _prefix(self._repo, Path(repo_path))
@@ -251,7 +253,7 @@ class GitTree:
                     "--full-tree",
                     self.sha,
                     "--",
-                    *_pathspecs(self._prefix),
+                    *_pathspecs(self._prefix, self._tops),
                     env=_LITERAL,
                 )
             except GitCommandError as e:
