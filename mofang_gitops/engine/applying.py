@@ -68,6 +68,10 @@ class Work:
     """Why it must not be applied at all (its Namespace was refused), else ''."""
 
 
+Diff = str | Callable[[], str]
+"""A diff, or how to make it when someone reads it (see ``ChangeSetEntry.diff_source``)."""
+
+
 @dataclass(frozen=True)
 class _Todo:
     """An object the local decision could not settle: it needs a request to the server."""
@@ -76,7 +80,7 @@ class _Todo:
     verdict: Verdict | None
     """None for an object to create."""
     reason: str = ""
-    diff: str = ""
+    diff: Diff = ""
 
 
 def apply_stage(
@@ -193,17 +197,17 @@ def _decide(cluster: Cluster, work: Work, options: ApplyOptions) -> ChangeSetEnt
         return _entry(cluster, work, Action.SKIPPED, RUN_SKIPPED)
     body = desired_body(manifest, live)
     if live is None:
-        diff = created_diff(body, _id(cluster, work))
+        created = partial(created_diff, body, _id(cluster, work))  # dumped only if read
         if options.dry_run and work.fresh_namespace:
-            return _entry(cluster, work, Action.CREATED, diff=diff)
-        return _Todo(work, None, "", diff)  # _check_creations first makes sure the name is free
+            return _entry(cluster, work, Action.CREATED, diff=created)
+        return _Todo(work, None, "", created)  # _check_creations first makes sure the name is free
     if reason := foreign_reason(live, *owner_labels(manifest, work.target)):
         return _entry(cluster, work, Action.FAILED, reason)
     comparison = compare_owned(body, live)
     if comparison.verdict is Verdict.SAME:
         return _entry(cluster, work, Action.UNCHANGED)
-    diff = changed_diff(body, live, _id(cluster, work))
-    return _Todo(work, comparison.verdict, describe(comparison), diff)
+    changed = partial(changed_diff, body, live, _id(cluster, work))
+    return _Todo(work, comparison.verdict, describe(comparison), changed)
 
 
 def _execute(cluster: Cluster, todo: _Todo, options: ApplyOptions) -> ChangeSetEntry:
@@ -227,7 +231,7 @@ def _execute(cluster: Cluster, todo: _Todo, options: ApplyOptions) -> ChangeSetE
 
 
 def _write(
-    cluster: Cluster, work: Work, options: ApplyOptions, action: Action, reason: str, diff: str
+    cluster: Cluster, work: Work, options: ApplyOptions, action: Action, reason: str, diff: Diff
 ) -> ChangeSetEntry:
     try:
         body = desired_body(work.manifest, work.live)
@@ -253,7 +257,7 @@ def _failure(
     options: ApplyOptions,
     err: ClusterError,
     reason: str,
-    diff: str,
+    diff: Diff,
     *,
     dry_run: bool,
 ) -> ChangeSetEntry:
@@ -272,7 +276,7 @@ def _failure(
     return _entry(cluster, work, Action.FAILED, message, diff)
 
 
-def _replace(cluster: Cluster, work: Work, reason: str, diff: str) -> ChangeSetEntry:
+def _replace(cluster: Cluster, work: Work, reason: str, diff: Diff) -> ChangeSetEntry:
     """Delete the live object (that incarnation only) and create it anew."""
     ref, api_version = work.manifest.ref, work.manifest.api_version
     uid = str((work.live or {}).get("metadata", {}).get("uid", ""))
@@ -292,14 +296,14 @@ def _id(cluster: Cluster, work: Work) -> str:
 
 
 def _entry(
-    cluster: Cluster, work: Work, action: Action, reason: str = "", diff: str = ""
+    cluster: Cluster, work: Work, action: Action, reason: str = "", diff: Diff = ""
 ) -> ChangeSetEntry:
     return ChangeSetEntry(
         cluster=cluster.name,
         ref=work.manifest.ref,
         action=action,
         reason=reason,
-        diff=diff,
+        diff_source=diff,
         api_version=work.manifest.api_version,
         target=work.target,
     )

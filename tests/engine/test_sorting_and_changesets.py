@@ -118,3 +118,24 @@ def test_change_set_ids_summary_and_formats():
 def test_empty_change_set_has_no_changes():
     assert not ChangeSet().has_changes
     assert "nothing to do" in format_text(ChangeSet())
+
+
+def test_a_deferred_diff_is_made_once_when_first_read_and_reported_like_a_plain_one():
+    made: list[int] = []
+
+    def dump() -> str:
+        made.append(1)
+        return "+apiVersion: v1\n+kind: Namespace\n"
+
+    entry = ChangeSetEntry(
+        "central",
+        ObjectRef("", "Namespace", "", "vision"),
+        Action.CREATED,
+        diff_source=dump,
+        api_version="v1",
+    )
+    assert made == []  # an apply that prints no diffs never pays for the dump
+    assert entry.diff == "+apiVersion: v1\n+kind: Namespace\n"
+    assert entry.as_dict()["diff"] == entry.diff
+    assert "+kind: Namespace" in format_text(ChangeSet.of([entry]))
+    assert made == [1]
