@@ -22,6 +22,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import urllib3
 from kubernetes.client import ApiClient, Configuration
@@ -170,6 +171,7 @@ class Cluster:
         self.budget = RetryBudget(retry_budget)
         """Retries of every request until :meth:`start_pass`; once spent, requests fail unsent."""
         self.stats = RequestStats()
+        self._timeouts = urllib3.Timeout(connect=10, read=timeout)
         self._lock = threading.Lock()
         self._client: Any = None
         self._groups: dict[str, dict[str, ResourceInfo]] = {}
@@ -271,30 +273,32 @@ class Cluster:
         dry_run: bool,
     ) -> tuple[int, dict[str, Any]]:
         api = self._api()
+        config = api.configuration
         query = list(query or [])
         if dry_run:
             query.append(("dryRun", "All"))
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": "application/json", "User-Agent": api.user_agent}
+        # Asked per request: the kubeconfig loader's hook renews an expiring token (exec, OIDC)
+        # and may re-assign the host, so the URL is built after it.
+        for setting in config.auth_settings().values():
+            headers[setting["key"]] = setting["value"]
+        url = config.host + path + (f"?{urlencode(query, quote_via=quote)}" if query else "")
         if body is not None:
             headers["Content-Type"] = content_type
+            if not isinstance(body, bytes | str):
+                body = json.dumps(body).encode()
         self.limiter.acquire()
         self.stats.record(verb, dry_run=dry_run)
         try:
-            request = api.param_serialize(
-                method,
-                path,
-                query_params=query,
-                header_params=headers,
-                body=body,
-                auth_settings=["BearerToken"],
+            # Straight to the client's connection pool (its TLS, proxy and certificates): the
+            # generated ApiClient's parameter sanitising and response wrapping were a tenth of
+            # an apply's client CPU, for requests whose bodies and paths are built here already.
+            response = api.rest_client.pool_manager.request(
+                method, url, body=body, headers=headers, timeout=self._timeouts, retries=False
             )
-            response = api.call_api(*request, _request_timeout=(10, self.timeout))
-            raw = response.read()
+            raw = response.data
         except (urllib3.exceptions.HTTPError, OSError) as e:
             raise ClusterError(subject, f"{method} {path}: no answer ({e})") from e
-        except Exception as e:  # ApiException(status=0) on TLS problems
-            status = int(getattr(e, "status", 0) or 0)
-            raise ClusterError(subject, f"{method} {path}: {e}", status) from e
         if response.status >= 300:
             err = _http_error(subject, response.status, decode_body(raw))
             err.retry_after = response.headers.get("Retry-After")  # type: ignore[attr-defined]
