@@ -95,8 +95,11 @@ def _configmap(namespace: str, name: str = "probe") -> str:
     return json.dumps(body)
 
 
-def _write_configmap(kubectl: Kubectl, namespace: str, as_user: str) -> tuple[int, str]:
-    return kubectl("apply", "--server-side", "--field-manager=mofang-gitops", "-f", "-",
+def _write_configmap(
+    kubectl: Kubectl, namespace: str, as_user: str, *, dry_run: bool = False
+) -> tuple[int, str]:
+    extra = ["--dry-run=server"] if dry_run else []
+    return kubectl("apply", "--server-side", "--field-manager=mofang-gitops", *extra, "-f", "-",
                    stdin=_configmap(namespace), as_user=as_user)  # fmt: skip
 
 
@@ -108,7 +111,12 @@ def _wait_enforced(kubectl: Kubectl, namespace: str) -> None:
     """
     label = f"{LABEL_MANAGED_BY}={MANAGER}"
     probes: dict[str, tuple[Callable[[], tuple[int, str]], str]] = {
-        POLICIES[0]: (lambda: _write_configmap(kubectl, namespace, CONTROLLER), POLICIES[0]),
+        # A dry run: a probe sent before the policy took effect must leave no object behind
+        # (it did, and a later write of the same name was then refused as an update).
+        POLICIES[0]: (
+            lambda: _write_configmap(kubectl, namespace, CONTROLLER, dry_run=True),
+            POLICIES[0],
+        ),
         POLICIES[1]: (
             lambda: kubectl(
                 "label", "namespace", namespace, label, "--dry-run=server", as_user=CONTROLLER
