@@ -12,8 +12,10 @@ from mofang_gitops.commands.common import use_color
 from mofang_gitops.errors import UsageError
 from mofang_gitops.previewing import (
     LIMIT,
+    SUMMARY_FILE,
     Preview,
     PreviewOptions,
+    SummaryStore,
     format_markdown,
     format_text,
     preview_data,
@@ -97,7 +99,8 @@ def build_preview(args: argparse.Namespace) -> Preview:
         if isinstance(head_tree, GitTree):
             head_label = head_tree.sha[:_SHORT]
         labels = (base_tree.sha[:_SHORT], head_label)
-        return preview_trees(base_tree, head_tree, changed, options, labels)
+        store = SummaryStore.load(base_tree.state_dir / SUMMARY_FILE)
+        return preview_trees(base_tree, head_tree, changed, options, labels, store)
 
 
 def _head_tree(root: Path, head: str | None) -> AbstractContextManager[FileTree]:

@@ -11,6 +11,7 @@ from mofang_gitops.previewing.jsondata import preview_data
 from mofang_gitops.previewing.markdown import LIMIT, MARKER, format_markdown
 from mofang_gitops.previewing.objects import ObjectChange, TargetChanges, diff_targets
 from mofang_gitops.previewing.previews import Preview, ProjectPreview
+from mofang_gitops.previewing.summaries import SUMMARY_FILE, SummaryStore
 from mofang_gitops.previewing.text import format_text
 
 __all__ = [
@@ -20,6 +21,8 @@ __all__ = [
     "Preview",
     "PreviewOptions",
     "ProjectPreview",
+    "SUMMARY_FILE",
+    "SummaryStore",
     "TargetChanges",
     "changed_projects",
     "diff_targets",

@@ -20,9 +20,17 @@ from mofang_gitops.previewing.impact import Snapshot, project_impact
 from mofang_gitops.previewing.objects import TargetChanges, diff_targets
 from mofang_gitops.previewing.previews import Preview, ProjectPreview
 from mofang_gitops.previewing.schedules import schedule_notes
+from mofang_gitops.previewing.scoping import (
+    Scope,
+    add_colliders,
+    add_people,
+    fill_store,
+    plan_scope,
+)
+from mofang_gitops.previewing.summaries import SummaryStore
 from mofang_gitops.rendering import render_repo
 from mofang_gitops.sources.loading import Repo, load_repo
-from mofang_gitops.sources.trees import FileTree, read_ahead
+from mofang_gitops.sources.trees import FileTree, KnowsIds, read_ahead
 from mofang_gitops.validation.capacity import quota_usage
 from mofang_gitops.validation.repository import Validation, validate_repo
 
@@ -112,8 +120,14 @@ def preview_trees(
     changed: Sequence[str],
     options: PreviewOptions = PreviewOptions(),
     labels: tuple[str, str] = ("base", "head"),
+    store: SummaryStore | None = None,
 ) -> Preview:
-    """Compare two revisions given the paths that differ between them (never raises on specs)."""
+    """Compare two revisions given the paths that differ between them (never raises on specs).
+
+    With a ``store`` (git trees of both revisions, a one-change scope), unchanged projects and
+    ``people/`` files it summarises are not loaded (``previewing.scoping``); the store is filled
+    with those it lacked. The result is the same with or without it.
+    """
     touched, platform_wide = changed_projects(changed, lambda path: _consents(path, base, head))
     scope: set[str] | None = None if platform_wide else set(touched)
     if options.projects:
@@ -123,19 +137,29 @@ def preview_trees(
             # Nothing to render, but a misspelt filter must fail rather than read 'no changes'.
             _check_filters(options, [load_repo(base, set()), load_repo(head, set())])
         return Preview(*labels)
-    head_repo = load_repo(head, scope)
-    base_repo = _load_base(base, head, head_repo, touched, changed)
+    planned = None
+    if store is not None and scope is not None and not options.projects:
+        if isinstance(base, KnowsIds) and isinstance(head, KnowsIds):
+            planned = plan_scope(base, head, touched, changed, store)
+    head_repo, base_repo = _load_both(base, head, scope, touched, changed, planned)
+    others = planned.summarised if planned is not None else {}
+    usage = {name: summary.usage for name, summary in others.items()}
     # The base is what is in force: its quota is the baseline that says who made a group
     # overflow, and its own capacity problems are not this change's to answer for.
-    base_v = validate_repo(base_repo, capacity=False)
-    head_v = validate_repo(head_repo, quota_usage(base_repo))
-    _check_filters(options, [base_repo, head_repo])
+    base_v = validate_repo(base_repo, capacity=False, others=usage)
+    head_v = validate_repo(head_repo, {**quota_usage(base_repo), **usage}, others=usage)
+    if store is not None and planned is not None:
+        fill_store(store, planned, head_v)
+    _check_filters(options, [base_repo, head_repo], others)
     names = sorted(scope if scope is not None else base_repo.projects.keys() | head_repo.projects)
     errors = _blocking_errors(base_v, head_v, touched, options.projects)
     if errors:
         return Preview(*labels, errors=tuple(errors), all_rendered=scope is None)
+    allocated = {name: summary.allocated for name, summary in others.items()}
     before, after = _render(base_v, options, names), _render(head_v, options, names)
-    projects = _project_previews(before, after, Snapshot.of(base_v), Snapshot.of(head_v), options)
+    projects = _project_previews(
+        before, after, Snapshot.of(base_v, allocated), Snapshot.of(head_v, allocated), options
+    )
     rendered = set(names)
     return Preview(
         *labels,
@@ -153,6 +177,30 @@ def preview_trees(
     )
 
 
+def _load_both(
+    base: FileTree,
+    head: FileTree,
+    scope: set[str] | None,
+    touched: set[str],
+    changed: Sequence[str],
+    planned: Scope | None,
+) -> tuple[Repo, Repo]:
+    """Load the head, then the base borrowing from it; with ``planned``, only what it leaves."""
+    if planned is None or not isinstance(head, KnowsIds) or not isinstance(base, KnowsIds):
+        head_repo = load_repo(head, scope)
+        people = [path for path, link in head.files() if path.startswith("people/") and not link]
+        return head_repo, _load_base(base, people, head_repo, touched, changed)
+    tops = planned.tops()
+    shown = frozenset(path.split("/")[1] for path in planned.loaded)
+    head_view = _SubsetTree(head.narrowed(tops), shown, frozenset(planned.quiet_people))
+    head_repo = load_repo(head_view, scope)
+    people = [p for p in planned.people_paths if p not in planned.quiet_people]
+    base_repo = _load_base(base.narrowed(tops), people, head_repo, touched, changed)
+    add_colliders(planned, head, [head_repo, base_repo])
+    add_people(planned, head, [head_repo, base_repo])
+    return head_repo, base_repo
+
+
 def _consents(path: str, *trees: FileTree) -> set[str] | None:
     """Projects the person file ``path`` lets mount the home, in any of ``trees`` (None: unknown).
 
@@ -161,17 +209,21 @@ def _consents(path: str, *trees: FileTree) -> set[str] | None:
     """
     found: set[str] = set()
     for tree in trees:
-        repo = load_repo(_PathTree(tree, path), set())
+        one = _one_file(tree, path)
+        repo = load_repo(one, set())
         person = next(iter(repo.people.values()), None)
-        if person is None and _exists(tree, path):
+        if person is None and one.files():
             return None  # unreadable: it is an error of the head or the base, render everything
         if person is not None:
             found |= set(person.model.spec.home.projects)
     return found
 
 
-def _exists(tree: FileTree, path: str) -> bool:
-    return any(p == path for p, _ in tree.files())
+def _one_file(tree: FileTree, path: str) -> FileTree:
+    """``tree`` showing only ``path`` (narrowed when the tree can be, without listing it all)."""
+    if isinstance(tree, KnowsIds):
+        return tree.narrowed([path])
+    return _PathTree(tree, path)
 
 
 @dataclass(frozen=True)
@@ -196,7 +248,7 @@ class _PathTree:
 
 
 def _load_base(
-    base: FileTree, head: FileTree, head_repo: Repo, touched: set[str], changed: Sequence[str]
+    base: FileTree, people: list[str], head_repo: Repo, touched: set[str], changed: Sequence[str]
 ) -> Repo:
     """Load the base revision, borrowing from the head what the change left byte-identical.
 
@@ -204,6 +256,7 @@ def _load_base(
     loaded (validation never modifies them, whereas it replaces clamped workloads, which would
     leak head values into the base); and every ``people/`` file present in both revisions and
     not among the changed paths (the same bytes load to the same person and the same problems).
+    ``people`` lists the head's ``people/`` files (symlinks aside).
     """
     borrowed = {
         name: specs
@@ -212,11 +265,7 @@ def _load_base(
     }
     keep = frozenset(p for p in head_repo.projects if p not in borrowed) | touched
     differ = set(changed)
-    unchanged_people = frozenset(
-        path
-        for path, link in head.files()
-        if path.startswith("people/") and not link and path not in differ
-    )
+    unchanged_people = frozenset(path for path in people if path not in differ)
     repo = load_repo(_SubsetTree(base, frozenset(keep), unchanged_people), None)
     for name, specs in borrowed.items():
         repo.projects.setdefault(name, specs)
@@ -229,10 +278,12 @@ def _load_base(
     return repo
 
 
-def _check_filters(options: PreviewOptions, repos: list[Repo]) -> None:
+def _check_filters(
+    options: PreviewOptions, repos: list[Repo], others: Collection[str] = ()
+) -> None:
     """Refuse filters that name nothing in either revision: a typo must not read 'no changes'."""
     envs = {e for r in repos for e in r.environments}
-    projects = {p for r in repos for p in r.projects}
+    projects = {p for r in repos for p in r.projects} | set(others)
     clusters = {c.name for r in repos if r.platform for c in r.platform.model.spec.clusters}
     for what, wanted, known in (
         ("environment", options.environments, envs),

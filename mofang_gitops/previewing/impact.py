@@ -10,7 +10,7 @@ environment and resource group, as quotas are (DESIGN.md section 2).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -80,9 +80,19 @@ class Snapshot:
     allocated: dict[str, Amount]
 
     @classmethod
-    def of(cls, validation: Validation) -> Snapshot:
-        """Sum the allocated quota of a validated revision."""
-        return cls(validation, allocated_amounts(validation))
+    def of(
+        cls, validation: Validation, others: Mapping[str, Mapping[str, Amount]] | None = None
+    ) -> Snapshot:
+        """Sum the allocated quota of a validated revision.
+
+        ``others``: valid projects not loaded, by group, as ``project_allocation`` gives them.
+        """
+        allocated = allocated_amounts(validation)
+        if validation.platform_ok:
+            for groups in (others or {}).values():
+                for group, amount in groups.items():
+                    allocated[group] = allocated.get(group, Amount()) + amount
+        return cls(validation, allocated)
 
 
 @dataclass(frozen=True)
@@ -202,6 +212,16 @@ def allocated_amounts(validation: Validation) -> dict[str, Amount]:
     totals: dict[str, Amount] = defaultdict(Amount)
     repo = validation.repo
     for name in validation.valid_projects():
-        for (_, group), amount in _quota_amounts(repo, repo.projects[name]).items():
+        for group, amount in project_allocation(repo, repo.projects[name]).items():
             totals[group] += amount
+    return dict(totals)
+
+
+def project_allocation(repo: Repo, specs: ProjectSpecs) -> dict[str, Amount]:
+    """One project's quota over all its environments, per resource group (in insertion order)."""
+    totals: dict[str, Amount] = defaultdict(Amount)
+    if repo.platform is None or specs.project is None or specs.quota is None:
+        return {}
+    for (_, group), amount in _quota_amounts(repo, specs).items():
+        totals[group] += amount
     return dict(totals)

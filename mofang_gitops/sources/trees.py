@@ -9,7 +9,7 @@ its bytes in memory.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -42,6 +42,23 @@ class ReadsAhead(Protocol):
 
     def read_ahead(self, paths: Collection[str]) -> None:
         """Fetch these files now, so the reads that follow cost no round trip each."""
+        ...
+
+
+@runtime_checkable
+class KnowsIds(Protocol):
+    """A tree that names its content by id (git) and can be narrowed to a few paths cheaply.
+
+    A one-project preview of a large repository lists and reads only what it loads: the ids say
+    which project directories and ``people/`` files are unchanged since a summary was made.
+    """
+
+    def ids(self) -> dict[str, str]:
+        """Ids of the top entries, of each ``projects/<p>`` directory and ``people/`` file."""
+        ...
+
+    def narrowed(self, tops: Sequence[str]) -> FileTree:
+        """The same snapshot showing only these paths (files, or directories ending in ``/``)."""
         ...
 
 

@@ -37,25 +37,31 @@ def quota_usage(repo: Repo) -> QuotaUsage:
     usage: QuotaUsage = {}
     if repo.platform is None:
         return usage
-    platform = repo.platform.model
     for name in sorted(repo.projects):
-        specs = repo.projects[name]
-        if specs.project is None or specs.quota is None:
-            continue
-        groups: dict[str, Amount] = {}
-        for group_name, amount in specs.quota.model.spec.resourceGroups.items():
-            group = platform.resource_group(group_name)
-            if group is None:
-                continue
-            copies = _copies(repo, specs, group)
-            per_env = (parse_quantity(amount.cpu), parse_quantity(amount.memory), amount.gpu)
-            groups[group_name] = (
-                per_env[0] * copies,
-                per_env[1] * copies,
-                Decimal(per_env[2] * copies),
-            )
-        usage[name] = groups
+        groups = project_usage(repo, repo.projects[name])
+        if groups is not None:
+            usage[name] = groups
     return usage
+
+
+def project_usage(repo: Repo, specs: ProjectSpecs) -> dict[str, Amount] | None:
+    """What one project's quota takes of each group (None without its project or quota)."""
+    if repo.platform is None or specs.project is None or specs.quota is None:
+        return None
+    platform = repo.platform.model
+    groups: dict[str, Amount] = {}
+    for group_name, amount in specs.quota.model.spec.resourceGroups.items():
+        group = platform.resource_group(group_name)
+        if group is None:
+            continue
+        copies = _copies(repo, specs, group)
+        per_env = (parse_quantity(amount.cpu), parse_quantity(amount.memory), amount.gpu)
+        groups[group_name] = (
+            per_env[0] * copies,
+            per_env[1] * copies,
+            Decimal(per_env[2] * copies),
+        )
+    return groups
 
 
 def _copies(repo: Repo, specs: ProjectSpecs, group: ResourceGroup) -> int:
@@ -69,10 +75,17 @@ def _copies(repo: Repo, specs: ProjectSpecs, group: ResourceGroup) -> int:
 
 
 def check_capacity(
-    repo: Repo, platform: Platform, baseline: Mapping[str, Mapping[str, Amount]] | None
+    repo: Repo,
+    platform: Platform,
+    baseline: Mapping[str, Mapping[str, Amount]] | None,
+    others: Mapping[str, Mapping[str, Amount]] | None = None,
 ) -> list[tuple[str | None, Problem]]:
-    """Overflowing groups as ``(project to refuse, problem)``; None for a platform error."""
-    usage = quota_usage(repo)
+    """Overflowing groups as ``(project to refuse, problem)``; None for a platform error.
+
+    ``others`` is the usage of projects not loaded (a preview's summaries of unchanged ones):
+    they count in every sum, and as they are in the baseline too they are never blamed.
+    """
+    usage = {**quota_usage(repo), **(others or {})}
     base = baseline if baseline is not None else {}
     found: list[tuple[str | None, Problem]] = []
     for index, group in enumerate(platform.spec.resourceGroups):
@@ -89,8 +102,8 @@ def check_capacity(
                 if holders[project][d] > before[project][d]:
                     blamed.setdefault(project, d)
         for project, d in sorted(blamed.items()):
-            others = total[d] - holders[project][d]
-            figures = (total[d], capacity[d], others, before[project][d])
+            rest = total[d] - holders[project][d]
+            figures = (total[d], capacity[d], rest, before[project][d])
             found.append((project, _blame(repo, project, group, d, figures, baseline is not None)))
         kept = _sum(before[p] if p in blamed else holders[p] for p in holders)
         for d in range(3):

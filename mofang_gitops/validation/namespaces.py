@@ -86,6 +86,39 @@ def check_namespaces(repo: Repo, platform: Platform) -> list[tuple[str, Problem]
     return found
 
 
+def project_claims(repo: Repo, specs: ProjectSpecs) -> set[tuple[str, str, str]]:
+    """The ``(what, cluster, name)`` cluster-scoped names a project renders in any environment.
+
+    Two projects collide exactly when their sets meet (``check_namespaces``), so a preview can
+    tell from a stored summary whether an unloaded project meets a loaded one.
+    """
+    found: set[tuple[str, str, str]] = set()
+    if specs.project is None:
+        return found
+    for env_name in specs.project.model.spec.environments:
+        environment = repo.environments.get(env_name)
+        if environment is None:
+            continue
+        namespace = environment.model.namespace_for(specs.name)
+        for cluster in environment.model.spec.clusters:
+            found.update((what, cluster, name) for what, name in _names(specs, namespace))
+    return found
+
+
+def claims_reserved(repo: Repo, platform: Platform, specs: ProjectSpecs) -> bool:
+    """Whether any namespace of the project is reserved (an error of its own, whoever else)."""
+    if specs.project is None:
+        return False
+    patterns = reserved_patterns(platform)
+    for env_name in specs.project.model.spec.environments:
+        environment = repo.environments.get(env_name)
+        if environment is not None:
+            namespace = environment.model.namespace_for(specs.name)
+            if any(fnmatchcase(namespace, p) for p in patterns):
+                return True
+    return False
+
+
 def _by_kind(item: tuple[tuple[str, str, str], list[_Claim]]) -> tuple[int, str, str]:
     what, cluster, name = item[0]
     return (_KINDS.index(what), cluster, name)

@@ -51,6 +51,8 @@ class Validation:
     """Per project whose rules ran: its specs as they render (clamped where the policy says)."""
     checks: dict[str, ProjectCheck] = field(default_factory=dict)
     """Per project, its own findings: reusable while its files and the shared inputs are equal."""
+    others: Mapping[str, Mapping[str, Amount]] = field(default_factory=dict)
+    """Quota usage of valid projects known from elsewhere, not loaded (``validate_repo``)."""
 
     @property
     def platform_ok(self) -> bool:
@@ -89,6 +91,7 @@ def validate_repo(
     *,
     capacity: bool = True,
     reuse: Mapping[str, ProjectCheck] | None = None,
+    others: Mapping[str, Mapping[str, Amount]] | None = None,
 ) -> Validation:
     """Check every cross-document rule of DESIGN.md section 2; never raises on bad input.
 
@@ -98,8 +101,10 @@ def validate_repo(
     rule, for an older revision rendered only for projects that passed it when it was the head.
     ``reuse`` holds ``ProjectCheck``s made earlier for unchanged projects (same directory, same
     shared inputs): they are not checked again, the rules across projects always run.
+    ``others`` holds the quota usage of projects left out of ``repo`` that are known valid and
+    to meet no loaded project's names (a preview's summaries): capacity sums count them.
     """
-    validation = Validation(repo, list(repo.problems))
+    validation = Validation(repo, list(repo.problems), others=dict(others or {}))
     if repo.platform is None:
         for specs in repo.projects.values():
             validation.problems.extend(specs.problems)
@@ -121,7 +126,7 @@ def validate_repo(
     try:
         shared: list[tuple[str | None, Problem]] = [*check_namespaces(repo, platform.model)]
         if capacity:
-            shared.extend(check_capacity(repo, platform.model, baseline))
+            shared.extend(check_capacity(repo, platform.model, baseline, validation.others))
     except Exception as e:  # rules across projects: nobody to blame, so nothing new applies
         log.exception("checks across projects raised")
         shared = [(None, internal_problem(Location("platform.yaml"), "checking projects", e))]

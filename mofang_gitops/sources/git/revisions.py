@@ -154,6 +154,47 @@ class GitTree:
         self._entries: dict[str, tuple[str, str, int]] | None = None
         self._cache: dict[str, bytes] | None = None
         self._files: list[tuple[str, bool]] | None = None
+        self._ids: dict[str, str] | None = None
+        self._owner = True
+
+    def narrowed(self, tops: Sequence[str]) -> GitTree:
+        """The same commit limited to ``tops`` (listed on first use, not by this call).
+
+        It shares this tree's git processes: closing it does nothing, closing this tree closes it.
+        """
+        tree = GitTree.__new__(GitTree)
+        tree.__dict__.update(self.__dict__)
+        tree._tops, tree._entries, tree._files, tree._owner = tuple(tops), None, None, False
+        return tree
+
+    def ids(self) -> dict[str, str]:
+        """Object ids of the layout's entries, directories unopened (their path ends in ``/``).
+
+        One non-recursive ``git ls-tree`` of the top entries, ``people/`` and ``projects/``: a
+        thousand entries, where the recursive listing is every file of every project. A
+        ``projects/<p>/`` id changes whenever any file below it does.
+        """
+        if self._ids is None:
+            tops = [*("platform.yaml", "platform.yml", "environments", "components")]
+            tops += ["people/", "projects/"]
+            try:
+                listing = self._repo.git.ls_tree(
+                    "-z",
+                    "--full-tree",
+                    self.sha,
+                    "--",
+                    *_pathspecs(self._prefix, tops),
+                    env=_LITERAL,
+                )
+            except GitCommandError as e:
+                raise GitError(f"cannot list {self.rev}: {e.stderr}") from e
+            self._ids = {}
+            for record in _split_z(listing):
+                info, _, full_path = record.partition("\t")
+                _, kind, sha = info.split()
+                path = full_path[len(self._prefix) :] + ("/" if kind == "tree" else "")
+                self._ids[path] = sha
+        return dict(self._ids)
 
     def __enter__(self) -> GitTree:
         return self
@@ -167,8 +208,17 @@ class GitTree:
         self.close()
 
     def close(self) -> None:
-        """Stop the git helper processes."""
-        self._repo.close()
+        """Stop the git helper processes (those of the trees narrowed from this one too)."""
+        if self._owner:
+            self._repo.close()
+
+    @property
+    def state_dir(self) -> Path:
+        """Where the tool keeps what it derives from this repository (inside its git directory).
+
+        Shared by every worktree of the repository; never part of any revision.
+        """
+        return Path(self._repo.common_dir) / "mofang-gitops"
 
     @property
     def label(self) -> str:
@@ -244,6 +294,8 @@ class GitTree:
 
     def _index(self) -> dict[str, tuple[str, str, int]]:
         """``path -> (mode, blob sha, size)`` from one ``git ls-tree`` call (cheap on big trees)."""
+        if self._entries is None and not self._tops:
+            self._entries = {}  # no pathspec would list everything
         if self._entries is None:
             try:
                 listing = self._repo.git.ls_tree(

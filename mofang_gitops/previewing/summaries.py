@@ -1,0 +1,203 @@
+"""What a preview needs from a project or person it does not load, stored by content id.
+
+A one-project preview of a large repository reads, from every other project, only what the
+rules across projects and the impact figures take from it: whether it is valid on its own, the
+cluster-scoped names it claims, its quota per resource group. A summary holds exactly that, keyed
+by the ids of everything it was computed from (the project's git subtree and name, platform.yaml,
+environments/, and the code that computed it); a ``people/`` file's summary (its identity, and
+whether it loaded cleanly) is keyed by its blob id and path. So a summary is only ever used for
+the very bytes it was made from: content of a pull request cannot stand in for another revision,
+and whatever a changed file decides is always computed from the file.
+
+All summaries of a repository live in one JSON file under the git directory, read in one go and
+rewritten atomically (a per-file cache of parsed documents cost as much as parsing). A file that
+is unreadable, of another version or too large is ignored: the preview then loads what it needs,
+as it would without a store, and writes a fresh one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import mofang_gitops
+from mofang_gitops.previewing.impact import Amount
+
+log = logging.getLogger(__name__)
+
+SUMMARY_FILE = "preview-summaries.json"
+"""The store's name in the tool's directory of a repository (``GitTree.state_dir``)."""
+FORMAT = 1
+"""Version of the file's layout; any other is ignored."""
+MAX_ENTRIES = 50_000
+"""Most summaries kept (projects and people together); the oldest go first."""
+MAX_BYTES = 64 * 1024 * 1024
+"""A store file larger than this is ignored (and replaced)."""
+Usage = tuple[Decimal, Decimal, Decimal]
+"""cpu, memory, gpu as the capacity rule sums them."""
+
+
+@dataclass(frozen=True)
+class ProjectSummary:
+    """An unchanged project as the other projects' checks and figures see it."""
+
+    clean: bool
+    """No problem of its own (load, own rules, reserved namespace): it is valid unless another
+    project claims one of its names. Only clean summaries stand in for a project."""
+    claims: frozenset[tuple[str, str, str]]
+    """``(what, cluster, name)`` of every cluster-scoped name it renders."""
+    usage: dict[str, Usage]
+    """Its quota per resource group times the environments on the group's cluster."""
+    allocated: dict[str, Amount]
+    """Its quota per resource group over its environments, as the impact rows sum it."""
+
+
+@dataclass(frozen=True)
+class PersonSummary:
+    """An unchanged ``people/`` file: whose it is, and whether it loaded without a problem."""
+
+    clean: bool
+    identity: str | None
+
+
+@cache
+def code_version() -> str:
+    """A digest of the code summaries are computed by (loading, models, rules), and ``FORMAT``.
+
+    Summaries made by other code are not used: a fixed rule must not keep an old verdict.
+    """
+    root = Path(mofang_gitops.__file__).parent
+    digest = hashlib.sha256(f"format {FORMAT}\n".encode())
+    for package in ("models", "sources", "validation", "yamlio", "previewing"):
+        for path in sorted((root / package).rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def project_key(name: str, subtree: str, shared: Mapping[str, str]) -> str:
+    """The key of a project's summary: its name and subtree, the shared inputs, the code."""
+    inputs = {"project": name, "tree": subtree, "shared": dict(sorted(shared.items()))}
+    return _digest("project", inputs)
+
+
+def person_key(path: str, blob: str) -> str:
+    """The key of a ``people/`` file's summary: its path and blob, the code."""
+    return _digest("person", {"path": path, "blob": blob})
+
+
+def _digest(kind: str, inputs: dict[str, Any]) -> str:
+    text = json.dumps([kind, code_version(), inputs], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass
+class SummaryStore:
+    """The summaries of one repository, in one file (``load`` once, ``save`` once)."""
+
+    path: Path
+    projects: dict[str, ProjectSummary] = field(default_factory=dict)
+    people: dict[str, PersonSummary] = field(default_factory=dict)
+    changed: bool = False
+
+    @classmethod
+    def load(cls, path: Path) -> SummaryStore:
+        """Read the store; an absent, unreadable or foreign file gives an empty one."""
+        store = cls(path)
+        try:
+            if path.stat().st_size > MAX_BYTES:
+                raise ValueError(f"over {MAX_BYTES} bytes")
+            data = json.loads(path.read_bytes())
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            if data.get("format") != FORMAT or data.get("code") != code_version():
+                return store
+            store.projects = {k: _project(v) for k, v in data["projects"].items()}
+            store.people = {k: PersonSummary(bool(v[0]), v[1]) for k, v in data["people"].items()}
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, LookupError, TypeError, AttributeError, InvalidOperation) as e:
+            log.warning("%s: preview summaries ignored (%s)", path, e)
+            store.projects, store.people = {}, {}
+        return store
+
+    def put_project(self, key: str, summary: ProjectSummary) -> None:
+        """Keep a project's summary (moved to the newest end)."""
+        self.projects.pop(key, None)
+        self.projects[key] = summary
+        self.changed = True
+
+    def put_person(self, key: str, summary: PersonSummary) -> None:
+        """Keep a person file's summary (moved to the newest end)."""
+        self.people.pop(key, None)
+        self.people[key] = summary
+        self.changed = True
+
+    def save(self) -> None:
+        """Write the store atomically if anything was added; failures only cost a warning."""
+        if not self.changed:
+            return
+        excess = len(self.projects) + len(self.people) - MAX_ENTRIES
+        for table in (self.people, self.projects):
+            for key in list(_oldest(table, max(excess, 0))):
+                del table[key]
+                excess -= 1
+        data = {
+            "format": FORMAT,
+            "code": code_version(),
+            "projects": {k: _project_json(v) for k, v in self.projects.items()},
+            "people": {k: [v.clean, v.identity] for k, v in self.people.items()},
+        }
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".summaries-")
+            try:
+                with os.fdopen(fd, "w") as file:
+                    json.dump(data, file, separators=(",", ":"))
+                os.replace(temp, self.path)
+            except BaseException:
+                os.unlink(temp)
+                raise
+        except OSError as e:
+            log.warning("%s: preview summaries not saved (%s)", self.path, e)
+        self.changed = False
+
+
+def _oldest(table: dict[str, Any], count: int) -> Iterator[str]:
+    for i, key in enumerate(table):
+        if i >= count:
+            return
+        yield key
+
+
+def _project_json(summary: ProjectSummary) -> list[Any]:
+    return [
+        summary.clean,
+        sorted(summary.claims),
+        {g: [str(x) for x in u] for g, u in summary.usage.items()},
+        {g: [str(a.cpu), str(a.memory), str(a.gpu)] for g, a in summary.allocated.items()},
+    ]
+
+
+def _project(value: list[Any]) -> ProjectSummary:
+    clean, claims, usage, allocated = value
+    return ProjectSummary(
+        clean=bool(clean),
+        claims=frozenset((str(w), str(c), str(n)) for w, c, n in claims),
+        usage={str(g): _usage(u) for g, u in usage.items()},
+        allocated={str(g): Amount(*_usage(a)) for g, a in allocated.items()},
+    )
+
+
+def _usage(value: list[str]) -> Usage:
+    cpu, memory, gpu = (Decimal(str(x)) for x in value)
+    return (cpu, memory, gpu)
