@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from mofang_gitops.errors import Problem, UsageError
 from mofang_gitops.manifests import RenderedTarget
-from mofang_gitops.previewing.impact import Snapshot, project_impact
+from mofang_gitops.previewing.impact import Snapshot, project_impact, sum_allocations
 from mofang_gitops.previewing.objects import TargetChanges, diff_targets
 from mofang_gitops.previewing.previews import Preview, ProjectPreview
 from mofang_gitops.previewing.schedules import schedule_notes
@@ -155,7 +155,7 @@ def preview_trees(
     errors = _blocking_errors(base_v, head_v, touched, options.projects)
     if errors:
         return Preview(*labels, errors=tuple(errors), all_rendered=scope is None)
-    allocated = {name: summary.allocated for name, summary in others.items()}
+    allocated = {"": sum_allocations(summary.allocated for summary in others.values())}
     before, after = _render(base_v, options, names), _render(head_v, options, names)
     projects = _project_previews(
         before, after, Snapshot.of(base_v, allocated), Snapshot.of(head_v, allocated), options
@@ -194,8 +194,7 @@ def _load_both(
     shown = frozenset(path.split("/")[1] for path in planned.loaded)
     head_view = _SubsetTree(head.narrowed(tops), shown, frozenset(planned.quiet_people))
     head_repo = load_repo(head_view, scope)
-    people = [p for p in planned.people_paths if p not in planned.quiet_people]
-    base_repo = _load_base(base.narrowed(tops), people, head_repo, touched, changed)
+    base_repo = _load_base(base.narrowed(tops), planned.people_paths, head_repo, touched, changed)
     add_colliders(planned, head, [head_repo, base_repo])
     add_people(planned, head, [head_repo, base_repo])
     return head_repo, base_repo

@@ -10,7 +10,7 @@ environment and resource group, as quotas are (DESIGN.md section 2).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -215,6 +215,19 @@ def allocated_amounts(validation: Validation) -> dict[str, Amount]:
         for group, amount in project_allocation(repo, repo.projects[name]).items():
             totals[group] += amount
     return dict(totals)
+
+
+def sum_allocations(allocations: Iterable[Mapping[str, Amount]]) -> dict[str, Amount]:
+    """Several projects' ``project_allocation`` summed per group (once, for both revisions)."""
+    cpu: dict[str, Decimal] = defaultdict(Decimal)
+    memory: dict[str, Decimal] = defaultdict(Decimal)
+    gpu: dict[str, Decimal] = defaultdict(Decimal)
+    for groups in allocations:
+        for group, amount in groups.items():
+            cpu[group] += amount.cpu
+            memory[group] += amount.memory
+            gpu[group] += amount.gpu
+    return {group: Amount(cpu[group], memory[group], gpu[group]) for group in cpu}
 
 
 def project_allocation(repo: Repo, specs: ProjectSpecs) -> dict[str, Amount]:

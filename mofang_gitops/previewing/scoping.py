@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from mofang_gitops.models import Person
 from mofang_gitops.previewing.impact import project_allocation
 from mofang_gitops.previewing.summaries import (
+    KeyMaker,
     PersonSummary,
     ProjectSummary,
     SummaryStore,
-    person_key,
-    project_key,
+    claim_text,
 )
 from mofang_gitops.sources.loading import Loaded, ProjectSpecs, Repo, load_repo
 from mofang_gitops.sources.trees import KnowsIds
@@ -38,7 +38,7 @@ from mofang_gitops.validation.repository import Validation
 
 SHARED_TOPS = ("platform.yaml", "platform.yml", "environments")
 """What a project's own verdict, names and quota depend on besides its directory."""
-LISTED_TOPS = ("platform.yaml", "platform.yml", "environments", "components", "people/")
+LISTED_TOPS = ("platform.yaml", "platform.yml", "environments", "components")
 
 
 @dataclass
@@ -56,13 +56,16 @@ class Scope:
     people_keys: dict[str, str] = field(default_factory=dict)
     """Store key of every unchanged ``people/`` file, by path."""
     people_paths: list[str] = field(default_factory=list)
-    """Every ``people/`` entry of the head."""
+    """Every ``people/`` file of the head."""
+    people_entries: set[str] = field(default_factory=set)
+    """Every ``people/`` entry of either revision (subdirectories too: the loader refuses them)."""
     loaded: list[str] = field(default_factory=list)
     """Project directories (and stray ``projects/`` entries) each revision lists."""
 
     def tops(self) -> list[str]:
-        """The paths a narrowed tree shows: shared files, people, the loaded projects."""
-        return [*LISTED_TOPS, *self.loaded]
+        """The paths a narrowed tree shows: shared files, people not left out, loaded projects."""
+        people = sorted(self.people_entries - self.quiet_people.keys())
+        return [*LISTED_TOPS, *people, *self.loaded]
 
 
 def plan_scope(
@@ -73,23 +76,25 @@ def plan_scope(
     shared = {p: i for p, i in head_ids.items() if p.split("/")[0] in SHARED_TOPS}
     if shared != {p: i for p, i in base_ids.items() if p.split("/")[0] in SHARED_TOPS}:
         return None
+    keys = KeyMaker(shared)
     scope = Scope(touched=set(touched))
     differ = set(changed)
     projects = {p: i for p, i in head_ids.items() if p.startswith("projects/")}
     for path, tree in projects.items():
         name = path.split("/")[1]
         if path.endswith("/") and name not in touched and base_ids.get(path) == tree:
-            scope.project_keys[name] = project_key(name, tree, shared)
+            scope.project_keys[name] = keys.project(name, tree)
     for name, key in scope.project_keys.items():
         summary = store.projects.get(key)
         if summary is not None and summary.clean:
             scope.summarised[name] = summary
     _unsummarise(scope, _shared_claims(scope.summarised.values()))
+    scope.people_entries = {p for p in [*head_ids, *base_ids] if p.startswith("people/")}
     for path, blob in head_ids.items():
         if path.startswith("people/") and not path.endswith("/"):
             scope.people_paths.append(path)
             if path not in differ and base_ids.get(path) == blob:
-                scope.people_keys[path] = person_key(path, blob)
+                scope.people_keys[path] = keys.person(path, blob)
     for path, key in scope.people_keys.items():
         person = store.people.get(key)
         if person is not None and person.clean and person.identity is not None:
@@ -104,12 +109,12 @@ def _stray(ids: dict[str, str]) -> dict[str, str]:
     return {p: i for p, i in ids.items() if p.startswith("projects/")}
 
 
-def _shared_claims(summaries: Iterable[ProjectSummary]) -> set[tuple[str, str, str]]:
+def _shared_claims(summaries: Iterable[ProjectSummary]) -> set[str]:
     counts = Counter(claim for summary in summaries for claim in summary.claims)
     return {claim for claim, count in counts.items() if count > 1}
 
 
-def _unsummarise(scope: Scope, claims: set[tuple[str, str, str]]) -> list[str]:
+def _unsummarise(scope: Scope, claims: set[str]) -> list[str]:
     """Drop the summaries that claim any of ``claims``: those projects are loaded."""
     dropped = sorted(n for n, s in scope.summarised.items() if s.claims & claims)
     for name in dropped:
@@ -123,7 +128,12 @@ def add_colliders(scope: Scope, head: KnowsIds, repos: list[Repo]) -> None:
     They are loaded like any unchanged project (project and quota only) and shared by both
     revisions (their files are the same bytes in both).
     """
-    claims = {c for r in repos for specs in r.projects.values() for c in project_claims(r, specs)}
+    claims = {
+        claim_text(claim)
+        for repo in repos
+        for specs in repo.projects.values()
+        for claim in project_claims(repo, specs)
+    }
     dropped = _unsummarise(scope, claims)
     if not dropped:
         return
@@ -198,7 +208,7 @@ def summarise_project(head: Validation, specs: ProjectSpecs) -> ProjectSummary:
     )
     return ProjectSummary(
         clean=clean,
-        claims=frozenset(project_claims(repo, specs)),
+        claims=frozenset(claim_text(c) for c in project_claims(repo, specs)),
         usage=project_usage(repo, specs) or {},
         allocated=project_allocation(repo, specs),
     )

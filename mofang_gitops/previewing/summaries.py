@@ -53,8 +53,8 @@ class ProjectSummary:
     clean: bool
     """No problem of its own (load, own rules, reserved namespace): it is valid unless another
     project claims one of its names. Only clean summaries stand in for a project."""
-    claims: frozenset[tuple[str, str, str]]
-    """``(what, cluster, name)`` of every cluster-scoped name it renders."""
+    claims: frozenset[str]
+    """Every cluster-scoped name it renders, as ``claim_text`` writes it."""
     usage: dict[str, Usage]
     """Its quota per resource group times the environments on the group's cluster."""
     allocated: dict[str, Amount]
@@ -84,20 +84,38 @@ def code_version() -> str:
     return digest.hexdigest()
 
 
-def project_key(name: str, subtree: str, shared: Mapping[str, str]) -> str:
-    """The key of a project's summary: its name and subtree, the shared inputs, the code."""
-    inputs = {"project": name, "tree": subtree, "shared": dict(sorted(shared.items()))}
-    return _digest("project", inputs)
+class KeyMaker:
+    """Store keys: a digest of the code, the shared inputs and the entry's own ids.
+
+    Project keys cover the project's name and subtree and ``shared`` (the ids of
+    platform.yaml and environments/); person keys the file's path and blob. Ids and paths
+    hold no NUL, so the NUL-joined text is unambiguous.
+    """
+
+    def __init__(self, shared: Mapping[str, str]) -> None:
+        self._project = "\0".join(["project", code_version(), *_pairs(shared)])
+        self._person = "\0".join(["person", code_version()])
+
+    def project(self, name: str, subtree: str) -> str:
+        """Key of a project's summary."""
+        return _sha(self._project, name, subtree)
+
+    def person(self, path: str, blob: str) -> str:
+        """Key of a ``people/`` file's summary."""
+        return _sha(self._person, path, blob)
 
 
-def person_key(path: str, blob: str) -> str:
-    """The key of a ``people/`` file's summary: its path and blob, the code."""
-    return _digest("person", {"path": path, "blob": blob})
+def _pairs(shared: Mapping[str, str]) -> list[str]:
+    return [f"{path}={sha}" for path, sha in sorted(shared.items())]
 
 
-def _digest(kind: str, inputs: dict[str, Any]) -> str:
-    text = json.dumps([kind, code_version(), inputs], sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
+def _sha(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def claim_text(claim: tuple[str, str, str]) -> str:
+    """A ``(what, cluster, name)`` claim as one string (as the store keeps it)."""
+    return "/".join(claim)
 
 
 @dataclass
@@ -180,24 +198,31 @@ def _oldest(table: dict[str, Any], count: int) -> Iterator[str]:
 
 
 def _project_json(summary: ProjectSummary) -> list[Any]:
-    return [
-        summary.clean,
-        sorted(summary.claims),
-        {g: [str(x) for x in u] for g, u in summary.usage.items()},
-        {g: [str(a.cpu), str(a.memory), str(a.gpu)] for g, a in summary.allocated.items()},
-    ]
+    usage = {g: [str(x) for x in u] for g, u in summary.usage.items()}
+    allocated = {g: [str(a.cpu), str(a.memory), str(a.gpu)] for g, a in summary.allocated.items()}
+    # The two differ only for a project listing an environment twice: store it once otherwise.
+    return [summary.clean, sorted(summary.claims), usage, None if allocated == usage else allocated]
 
 
 def _project(value: list[Any]) -> ProjectSummary:
     clean, claims, usage, allocated = value
+    parsed = {g: _usage(u) for g, u in usage.items()}
     return ProjectSummary(
-        clean=bool(clean),
-        claims=frozenset((str(w), str(c), str(n)) for w, c, n in claims),
-        usage={str(g): _usage(u) for g, u in usage.items()},
-        allocated={str(g): Amount(*_usage(a)) for g, a in allocated.items()},
+        clean=clean is True,
+        claims=frozenset(claims),
+        usage=parsed,
+        allocated={
+            g: Amount(*u) for g, u in (parsed if allocated is None else _parse(allocated)).items()
+        },
     )
 
 
+def _parse(amounts: dict[str, list[str]]) -> dict[str, Usage]:
+    return {g: _usage(u) for g, u in amounts.items()}
+
+
 def _usage(value: list[str]) -> Usage:
-    cpu, memory, gpu = (Decimal(str(x)) for x in value)
+    if len(value) != 3 or not all(isinstance(x, str) for x in value):
+        raise ValueError(f"not an amount: {value!r}")
+    cpu, memory, gpu = map(Decimal, value)
     return (cpu, memory, gpu)
