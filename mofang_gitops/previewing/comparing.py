@@ -140,7 +140,7 @@ def preview_trees(
     planned = None
     if store is not None and scope is not None and not options.projects:
         if isinstance(base, KnowsIds) and isinstance(head, KnowsIds):
-            planned = plan_scope(base, head, touched, changed, store)
+            planned = plan_scope(head, touched, changed, store)
     head_repo, base_repo = _load_both(base, head, scope, touched, changed, planned)
     others = planned.summarised if planned is not None else {}
     usage = {name: summary.usage for name, summary in others.items()}

@@ -217,16 +217,18 @@ def allocated_amounts(validation: Validation) -> dict[str, Amount]:
     return dict(totals)
 
 
-def sum_allocations(allocations: Iterable[Mapping[str, Amount]]) -> dict[str, Amount]:
-    """Several projects' ``project_allocation`` summed per group (once, for both revisions)."""
+def sum_allocations(
+    allocations: Iterable[Mapping[str, tuple[Decimal, Decimal, Decimal]]],
+) -> dict[str, Amount]:
+    """Several projects' allocations (cpu, memory, gpu per group) summed once per group."""
     cpu: dict[str, Decimal] = defaultdict(Decimal)
     memory: dict[str, Decimal] = defaultdict(Decimal)
     gpu: dict[str, Decimal] = defaultdict(Decimal)
     for groups in allocations:
-        for group, amount in groups.items():
-            cpu[group] += amount.cpu
-            memory[group] += amount.memory
-            gpu[group] += amount.gpu
+        for group, (c, m, g) in groups.items():
+            cpu[group] += c
+            memory[group] += m
+            gpu[group] += g
     return {group: Amount(cpu[group], memory[group], gpu[group]) for group in cpu}
 
 

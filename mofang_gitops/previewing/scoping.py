@@ -69,44 +69,53 @@ class Scope:
 
 
 def plan_scope(
-    base: KnowsIds, head: KnowsIds, touched: set[str], changed: Collection[str], store: SummaryStore
-) -> Scope | None:
-    """Which projects and people to leave out; None when the shared inputs differ."""
-    head_ids, base_ids = head.ids(), base.ids()
-    shared = {p: i for p, i in head_ids.items() if p.split("/")[0] in SHARED_TOPS}
-    if shared != {p: i for p, i in base_ids.items() if p.split("/")[0] in SHARED_TOPS}:
-        return None
-    keys = KeyMaker(shared)
-    scope = Scope(touched=set(touched))
+    head: KnowsIds, touched: set[str], changed: Collection[str], store: SummaryStore
+) -> Scope:
+    """Which projects and people to leave out of both loads.
+
+    ``changed`` is what differs between the revisions (as for the preview itself): a project
+    with no changed path has the same subtree in both, a ``people/`` file not listed the same
+    blob, and the shared inputs are the same when no platform-wide path changed (the caller
+    plans only then). So only the head is listed, once, without opening any directory.
+    """
     differ = set(changed)
-    projects = {p: i for p, i in head_ids.items() if p.startswith("projects/")}
-    for path, tree in projects.items():
-        name = path.split("/")[1]
-        if path.endswith("/") and name not in touched and base_ids.get(path) == tree:
-            scope.project_keys[name] = keys.project(name, tree)
-    for name, key in scope.project_keys.items():
-        summary = store.projects.get(key)
-        if summary is not None and summary.clean:
-            scope.summarised[name] = summary
+    shared: dict[str, str] = {}
+    projects: dict[str, str] = {}
+    scope = Scope(touched=set(touched))
+    stray = {p for p in differ if p.startswith("projects/") and p.count("/") == 1}
+    people: dict[str, str] = {}
+    for path, sha in head.ids().items():
+        top, _, rest = path.partition("/")
+        if top == "projects":
+            if rest.endswith("/") and rest.count("/") == 1:
+                projects[rest[:-1]] = sha
+            else:
+                stray.add(path)
+        elif top == "people":
+            people[path] = sha
+        elif top in SHARED_TOPS:
+            shared[path] = sha
+    keys = KeyMaker(shared)
+    for name, tree in projects.items():
+        if name not in touched:
+            key = scope.project_keys[name] = keys.project(name, tree)
+            summary = store.projects.get(key)
+            if summary is not None and summary.clean:
+                scope.summarised[name] = summary
     _unsummarise(scope, _shared_claims(scope.summarised.values()))
-    scope.people_entries = {p for p in [*head_ids, *base_ids] if p.startswith("people/")}
-    for path, blob in head_ids.items():
-        if path.startswith("people/") and not path.endswith("/"):
-            scope.people_paths.append(path)
-            if path not in differ and base_ids.get(path) == blob:
-                scope.people_keys[path] = keys.person(path, blob)
-    for path, key in scope.people_keys.items():
-        person = store.people.get(key)
-        if person is not None and person.clean and person.identity is not None:
-            scope.quiet_people[path] = person
-    stray = [p for p in {**projects, **_stray(base_ids)} if not p.endswith("/")]
-    names = {p.split("/")[1] for p in projects if p.endswith("/")} | touched
-    scope.loaded = sorted([*(f"projects/{n}/" for n in names - scope.summarised.keys()), *stray])
+    scope.people_entries = {*people, *(p for p in differ if p.startswith("people/"))}
+    for path, blob in people.items():
+        if path.endswith("/"):
+            continue
+        scope.people_paths.append(path)
+        if path not in differ:
+            key = scope.people_keys[path] = keys.person(path, blob)
+            person = store.people.get(key)
+            if person is not None and person.clean and person.identity is not None:
+                scope.quiet_people[path] = person
+    loaded = (projects.keys() | touched) - scope.summarised.keys()
+    scope.loaded = sorted([*(f"projects/{name}/" for name in loaded), *stray])
     return scope
-
-
-def _stray(ids: dict[str, str]) -> dict[str, str]:
-    return {p: i for p, i in ids.items() if p.startswith("projects/")}
 
 
 def _shared_claims(summaries: Iterable[ProjectSummary]) -> set[str]:
@@ -210,7 +219,10 @@ def summarise_project(head: Validation, specs: ProjectSpecs) -> ProjectSummary:
         clean=clean,
         claims=frozenset(claim_text(c) for c in project_claims(repo, specs)),
         usage=project_usage(repo, specs) or {},
-        allocated=project_allocation(repo, specs),
+        allocated={
+            group: (amount.cpu, amount.memory, amount.gpu)
+            for group, amount in project_allocation(repo, specs).items()
+        },
     )
 
 

@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import mofang_gitops
-from mofang_gitops.previewing.impact import Amount
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +56,7 @@ class ProjectSummary:
     """Every cluster-scoped name it renders, as ``claim_text`` writes it."""
     usage: dict[str, Usage]
     """Its quota per resource group times the environments on the group's cluster."""
-    allocated: dict[str, Amount]
+    allocated: dict[str, Usage]
     """Its quota per resource group over its environments, as the impact rows sum it."""
 
 
@@ -199,7 +198,7 @@ def _oldest(table: dict[str, Any], count: int) -> Iterator[str]:
 
 def _project_json(summary: ProjectSummary) -> list[Any]:
     usage = {g: [str(x) for x in u] for g, u in summary.usage.items()}
-    allocated = {g: [str(a.cpu), str(a.memory), str(a.gpu)] for g, a in summary.allocated.items()}
+    allocated = {g: [str(x) for x in a] for g, a in summary.allocated.items()}
     # The two differ only for a project listing an environment twice: store it once otherwise.
     return [summary.clean, sorted(summary.claims), usage, None if allocated == usage else allocated]
 
@@ -211,9 +210,7 @@ def _project(value: list[Any]) -> ProjectSummary:
         clean=clean is True,
         claims=frozenset(claims),
         usage=parsed,
-        allocated={
-            g: Amount(*u) for g, u in (parsed if allocated is None else _parse(allocated)).items()
-        },
+        allocated=parsed if allocated is None else _parse(allocated),
     )
 
 
@@ -222,7 +219,5 @@ def _parse(amounts: dict[str, list[str]]) -> dict[str, Usage]:
 
 
 def _usage(value: list[str]) -> Usage:
-    if len(value) != 3 or not all(isinstance(x, str) for x in value):
-        raise ValueError(f"not an amount: {value!r}")
-    cpu, memory, gpu = map(Decimal, value)
-    return (cpu, memory, gpu)
+    cpu, memory, gpu = value  # three decimal strings, or the store is refused
+    return (Decimal(cpu), Decimal(memory), Decimal(gpu))

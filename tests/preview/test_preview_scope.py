@@ -157,9 +157,8 @@ def summarised(repo: Path, base: str, head: str, store: Path) -> set[str]:
     """Projects a preview with this store leaves out before checking collisions."""
     changed = changed_paths(repo, base, head)
     touched, _ = changed_projects(changed, lambda path: set())
-    with GitTree(repo, base) as base_tree, GitTree(repo, head) as head_tree:
-        scope = plan_scope(base_tree, head_tree, touched, changed, SummaryStore.load(store))
-    assert scope is not None
+    with GitTree(repo, head) as head_tree:
+        scope = plan_scope(head_tree, touched, changed, SummaryStore.load(store))
     return set(scope.summarised)
 
 
