@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import mofang_gitops
 
@@ -45,9 +45,11 @@ Usage = tuple[Decimal, Decimal, Decimal]
 """cpu, memory, gpu as the capacity rule sums them."""
 
 
-@dataclass(frozen=True)
-class ProjectSummary:
-    """An unchanged project as the other projects' checks and figures see it."""
+class ProjectSummary(NamedTuple):
+    """An unchanged project as the other projects' checks and figures see it.
+
+    A named tuple: a thousand are read per preview, and a tuple is the cheapest to build.
+    """
 
     clean: bool
     """No problem of its own (load, own rules, reserved namespace): it is valid unless another
@@ -60,8 +62,7 @@ class ProjectSummary:
     """Its quota per resource group over its environments, as the impact rows sum it."""
 
 
-@dataclass(frozen=True)
-class PersonSummary:
+class PersonSummary(NamedTuple):
     """An unchanged ``people/`` file: whose it is, and whether it loaded without a problem."""
 
     clean: bool
@@ -139,7 +140,7 @@ class SummaryStore:
             if data.get("format") != FORMAT or data.get("code") != code_version():
                 return store
             store.projects = {k: _project(v) for k, v in data["projects"].items()}
-            store.people = {k: PersonSummary(bool(v[0]), v[1]) for k, v in data["people"].items()}
+            store.people = {k: PersonSummary(v[0] is True, v[1]) for k, v in data["people"].items()}
         except FileNotFoundError:
             pass
         except (OSError, ValueError, LookupError, TypeError, AttributeError, InvalidOperation) as e:
@@ -207,10 +208,7 @@ def _project(value: list[Any]) -> ProjectSummary:
     clean, claims, usage, allocated = value
     parsed = {g: _usage(u) for g, u in usage.items()}
     return ProjectSummary(
-        clean=clean is True,
-        claims=frozenset(claims),
-        usage=parsed,
-        allocated=parsed if allocated is None else _parse(allocated),
+        clean is True, frozenset(claims), parsed, parsed if allocated is None else _parse(allocated)
     )
 
 
