@@ -39,6 +39,7 @@ from mofang_gitops.validation.repository import Validation
 SHARED_TOPS = ("platform.yaml", "platform.yml", "environments")
 """What a project's own verdict, names and quota depend on besides its directory."""
 LISTED_TOPS = ("platform.yaml", "platform.yml", "environments", "components")
+MAX_PATHSPECS = 64
 
 
 @dataclass
@@ -63,9 +64,16 @@ class Scope:
     """Project directories (and stray ``projects/`` entries) each revision lists."""
 
     def tops(self) -> list[str]:
-        """The paths a narrowed tree shows: shared files, people not left out, loaded projects."""
+        """The paths a narrowed tree shows: shared files, people not left out, loaded projects.
+
+        Past ``MAX_PATHSPECS`` paths a whole directory is listed instead (git matches every
+        entry against every pathspec); the loads still filter out what summaries stand for.
+        """
         people = sorted(self.people_entries - self.quiet_people.keys())
-        return [*LISTED_TOPS, *people, *self.loaded]
+        if len(people) > MAX_PATHSPECS:
+            people = ["people/"]
+        loaded = self.loaded if len(self.loaded) <= MAX_PATHSPECS else ["projects/"]
+        return [*LISTED_TOPS, *people, *loaded]
 
 
 def plan_scope(
@@ -137,6 +145,8 @@ def add_colliders(scope: Scope, head: KnowsIds, repos: list[Repo]) -> None:
     They are loaded like any unchanged project (project and quota only) and shared by both
     revisions (their files are the same bytes in both).
     """
+    if not scope.summarised:
+        return  # a cold store: every project was loaded already
     claims = {
         claim_text(claim)
         for repo in repos

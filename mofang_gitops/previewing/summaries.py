@@ -179,8 +179,9 @@ class SummaryStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".summaries-")
             try:
-                with os.fdopen(fd, "w") as file:
-                    json.dump(data, file, separators=(",", ":"))
+                with os.fdopen(fd, "wb") as file:
+                    # One dumps, not dump: the file object would take the slow pure-Python encoder.
+                    file.write(json.dumps(data, separators=(",", ":")).encode())
                 os.replace(temp, self.path)
             except BaseException:
                 os.unlink(temp)

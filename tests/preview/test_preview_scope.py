@@ -25,7 +25,13 @@ from typing import Any
 import pytest
 
 from benchmarks.generate import generate, project_name
-from mofang_gitops.previewing import PreviewOptions, SummaryStore, preview_data, preview_trees
+from mofang_gitops.previewing import (
+    PreviewOptions,
+    SummaryStore,
+    preview_data,
+    preview_trees,
+    scoping,
+)
 from mofang_gitops.previewing.comparing import changed_projects
 from mofang_gitops.previewing.scoping import plan_scope
 from mofang_gitops.sources.git import GitTree, changed_paths
@@ -182,6 +188,10 @@ def test_scoped_preview_equals_the_full_computation_with_a_cold_or_a_warm_store(
     assert scoped(platform, "main", branch, shared_store) == cold  # warm from the others too
     assert scoped(platform, "main", branch, shared_store) == cold
     assert preview_data(_preview(platform, "main", branch, None)) == cold  # no store at all
+    with pytest.MonkeyPatch.context() as patch:  # whole directories listed, loads filtering
+        patch.setattr(scoping, "MAX_PATHSPECS", 1)
+        assert scoped(platform, "main", branch, tmp_path / "wholesale.json") == cold
+        assert scoped(platform, "main", branch, tmp_path / "wholesale.json") == cold  # warm
     with GitTree(platform, "main") as base, GitTree(platform, branch) as head:
         all_paths = sorted({p for tree in (base, head) for p, _ in tree.files()})
         assert "platform.yaml" in all_paths
