@@ -37,8 +37,8 @@ SUMMARY_FILE = "preview-summaries.json"
 """The store's name in the tool's directory of a repository (``GitTree.state_dir``)."""
 FORMAT = 1
 """Version of the file's layout; any other is ignored."""
-MAX_ENTRIES = 50_000
-"""Most summaries kept (projects and people together); the oldest go first."""
+MAX_ENTRIES = 25_000
+"""Most summaries kept of projects, and of people; the oldest (least recently put) go first."""
 MAX_BYTES = 64 * 1024 * 1024
 """A store file larger than this is ignored (and replaced)."""
 Usage = tuple[Decimal, Decimal, Decimal]
@@ -164,11 +164,9 @@ class SummaryStore:
         """Write the store atomically if anything was added; failures only cost a warning."""
         if not self.changed:
             return
-        excess = len(self.projects) + len(self.people) - MAX_ENTRIES
         for table in (self.people, self.projects):
-            for key in list(_oldest(table, max(excess, 0))):
+            for key in list(_oldest(table, len(table) - MAX_ENTRIES)):
                 del table[key]
-                excess -= 1
         data = {
             "format": FORMAT,
             "code": code_version(),
