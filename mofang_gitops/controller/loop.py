@@ -39,6 +39,7 @@ from mofang_gitops.controller.plans import (
     ControllerState,
     Plan,
     PlannedTarget,
+    forget_bodies,
     gone_projects,
     removed_targets,
 )
@@ -201,6 +202,7 @@ class Controller:
         rendered = planner.renders.renders - renders
         self.metrics.projects_rendered.inc(rendered)
         ok, due = self._apply_plan(plan, full)
+        forget_bodies(plan.targets)  # before the health read: a pass' peak is both at once
         self.metrics.targets_planned.inc(len(due))
         self._record_commits(head, plan)
         health = [p for p in (plan.targets if full else due) if not p.removed]

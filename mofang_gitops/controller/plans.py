@@ -106,6 +106,18 @@ def _fresh(manifest: Manifest) -> Manifest:
     return copy
 
 
+def forget_bodies(targets: Iterable[PlannedTarget]) -> None:
+    """Drop the parsed bodies the apply cached on ``targets``' manifests (their text stays).
+
+    Every desired object parsed is a pass' second largest allocation after the live read
+    (issue 19's heap profile); what reads a body after the apply (health: notebook URLs) parses
+    the few it needs again.
+    """
+    for planned in targets:
+        for manifest in planned.rendered.manifests:
+            manifest.__dict__.pop("body", None)
+
+
 def _render(
     cache: RenderCache | None, validation: Validation, sha: str, name: str, budget: float
 ) -> tuple[str, list[RenderedTarget]]:
