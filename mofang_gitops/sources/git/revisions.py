@@ -177,17 +177,7 @@ class GitTree:
         if self._ids is None:
             tops = [*("platform.yaml", "platform.yml", "environments", "components")]
             tops += ["people/", "projects/"]
-            try:
-                listing = self._repo.git.ls_tree(
-                    "-z",
-                    "--full-tree",
-                    self.sha,
-                    "--",
-                    *_pathspecs(self._prefix, tops),
-                    env=_LITERAL,
-                )
-            except GitCommandError as e:
-                raise GitError(f"cannot list {self.rev}: {e.stderr}") from e
+            listing = self._ls_tree(tops)
             self._ids = {}
             for record in _split_z(listing):
                 info, _, full_path = record.partition("\t")
@@ -297,21 +287,26 @@ class GitTree:
         if self._entries is None and not self._tops:
             self._entries = {}  # no pathspec would list everything
         if self._entries is None:
-            try:
-                listing = self._repo.git.ls_tree(
-                    "-r",
-                    "-l",
+            listing = self._ls_tree(self._tops, "-r", "-l")
+            self._entries = self._parse_listing(listing)
+        return self._entries
+
+    def _ls_tree(self, tops: Sequence[str], *flags: str) -> str:
+        """One ``git ls-tree -z`` of ``tops`` under the prefix (literal pathspecs), or GitError."""
+        try:
+            return str(
+                self._repo.git.ls_tree(
+                    *flags,
                     "-z",
                     "--full-tree",
                     self.sha,
                     "--",
-                    *_pathspecs(self._prefix, self._tops),
+                    *_pathspecs(self._prefix, tops),
                     env=_LITERAL,
                 )
-            except GitCommandError as e:
-                raise GitError(f"cannot list {self.rev}: {e.stderr}") from e
-            self._entries = self._parse_listing(listing)
-        return self._entries
+            )
+        except GitCommandError as e:
+            raise GitError(f"cannot list {self.rev}: {e.stderr}") from e
 
     def _parse_listing(self, listing: str) -> dict[str, tuple[str, str, int]]:
         entries = {}
