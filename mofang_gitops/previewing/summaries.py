@@ -22,7 +22,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -35,8 +35,9 @@ log = logging.getLogger(__name__)
 
 SUMMARY_FILE = "preview-summaries.json"
 """The store's name in the tool's directory of a repository (``GitTree.state_dir``)."""
-FORMAT = 1
-"""Version of the file's layout; any other is ignored."""
+FORMAT = 2
+"""Version of the file's layout; any other is ignored (2: amounts as flat lists, parsed once per
+distinct list)."""
 MAX_ENTRIES = 25_000
 """Most summaries kept of projects, and of people; the oldest (least recently put) go first."""
 MAX_BYTES = 64 * 1024 * 1024
@@ -56,9 +57,10 @@ class ProjectSummary(NamedTuple):
     project claims one of its names. Only clean summaries stand in for a project."""
     claims: frozenset[str]
     """Every cluster-scoped name it renders, as ``claim_text`` writes it."""
-    usage: dict[str, Usage]
-    """Its quota per resource group times the environments on the group's cluster."""
-    allocated: dict[str, Usage]
+    usage: Mapping[str, Usage]
+    """Its quota per resource group times the environments on the group's cluster (read-only:
+    summaries read from the store share equal mappings)."""
+    allocated: Mapping[str, Usage]
     """Its quota per resource group over its environments, as the impact rows sum it."""
 
 
@@ -89,28 +91,33 @@ class KeyMaker:
 
     Project keys cover the project's name and subtree and ``shared`` (the ids of
     platform.yaml and environments/); person keys the file's path and blob. Ids and paths
-    hold no NUL, so the NUL-joined text is unambiguous.
+    hold no NUL, so the NUL-joined text is unambiguous. The common prefix is hashed once and
+    the digest copied per key (two thousand keys a preview, each once the whole text).
     """
 
     def __init__(self, shared: Mapping[str, str]) -> None:
-        self._project = "\0".join(["project", code_version(), *_pairs(shared)])
-        self._person = "\0".join(["person", code_version()])
+        self._project = _prefix(["project", code_version(), *_pairs(shared)])
+        self._person = _prefix(["person", code_version()])
 
     def project(self, name: str, subtree: str) -> str:
-        """Key of a project's summary."""
-        return _sha(self._project, name, subtree)
+        """Key of a project's summary: the digest of the prefix, its name and subtree."""
+        digest = self._project.copy()
+        digest.update(f"{name}\0{subtree}".encode())
+        return digest.hexdigest()
 
     def person(self, path: str, blob: str) -> str:
-        """Key of a ``people/`` file's summary."""
-        return _sha(self._person, path, blob)
+        """Key of a ``people/`` file's summary: the digest of the prefix, its path and blob."""
+        digest = self._person.copy()
+        digest.update(f"{path}\0{blob}".encode())
+        return digest.hexdigest()
 
 
 def _pairs(shared: Mapping[str, str]) -> list[str]:
     return [f"{path}={sha}" for path, sha in sorted(shared.items())]
 
 
-def _sha(*parts: str) -> str:
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+def _prefix(parts: list[str]) -> hashlib._Hash:
+    return hashlib.sha256("\0".join([*parts, ""]).encode())
 
 
 def claim_text(claim: tuple[str, str, str]) -> str:
@@ -139,7 +146,8 @@ class SummaryStore:
                 raise ValueError("not a JSON object")
             if data.get("format") != FORMAT or data.get("code") != code_version():
                 return store
-            store.projects = {k: _project(v) for k, v in data["projects"].items()}
+            parse = _Amounts()
+            store.projects = {k: _project(v, parse) for k, v in data["projects"].items()}
             store.people = {k: PersonSummary(v[0] is True, v[1]) for k, v in data["people"].items()}
         except FileNotFoundError:
             pass
@@ -197,24 +205,47 @@ def _oldest(table: dict[str, Any], count: int) -> Iterator[str]:
 
 
 def _project_json(summary: ProjectSummary) -> list[Any]:
-    usage = {g: [str(x) for x in u] for g, u in summary.usage.items()}
-    allocated = {g: [str(x) for x in a] for g, a in summary.allocated.items()}
+    usage = _flat(summary.usage)
+    allocated = _flat(summary.allocated)
     # The two differ only for a project listing an environment twice: store it once otherwise.
     return [summary.clean, sorted(summary.claims), usage, None if allocated == usage else allocated]
 
 
-def _project(value: list[Any]) -> ProjectSummary:
+def _flat(amounts: Mapping[str, Usage]) -> list[str]:
+    """``[group, cpu, memory, gpu, group, ...]``: one flat list, cheap to key a parse by."""
+    return [text for group, usage in amounts.items() for text in (group, *map(str, usage))]
+
+
+def _project(value: list[Any], parse: _Amounts) -> ProjectSummary:
     clean, claims, usage, allocated = value
-    parsed = {g: _usage(u) for g, u in usage.items()}
+    parsed = parse(usage)
     return ProjectSummary(
-        clean is True, frozenset(claims), parsed, parsed if allocated is None else _parse(allocated)
+        clean is True, frozenset(claims), parsed, parsed if allocated is None else parse(allocated)
     )
 
 
-def _parse(amounts: dict[str, list[str]]) -> dict[str, Usage]:
-    return {g: _usage(u) for g, u in amounts.items()}
+class _Amounts:
+    """Parses flat amount lists once per distinct list (equal lists share one mapping).
+
+    Most projects share a few quota shapes, so a thousand summaries cost a few ``Decimal``
+    parses and a thousand lookups; the mappings are never modified.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, ...], Mapping[str, Usage]] = {}
+
+    def __call__(self, flat: Sequence[str]) -> Mapping[str, Usage]:
+        key = tuple(flat)
+        found = self._seen.get(key)
+        if found is None:
+            found = self._seen[key] = _parse(key)
+        return found
 
 
-def _usage(value: list[str]) -> Usage:
-    cpu, memory, gpu = value  # three decimal strings, or the store is refused
-    return (Decimal(cpu), Decimal(memory), Decimal(gpu))
+def _parse(flat: tuple[str, ...]) -> dict[str, Usage]:
+    if len(flat) % 4 or not all(isinstance(text, str) for text in flat):
+        raise ValueError("amounts are not [group, cpu, memory, gpu, ...] strings")
+    return {
+        flat[i]: (Decimal(flat[i + 1]), Decimal(flat[i + 2]), Decimal(flat[i + 3]))
+        for i in range(0, len(flat), 4)
+    }
