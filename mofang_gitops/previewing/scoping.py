@@ -127,7 +127,12 @@ def plan_scope(
 
 
 def _shared_claims(summaries: Iterable[ProjectSummary]) -> set[str]:
-    counts = Counter(claim for summary in summaries for claim in summary.claims)
+    """Claims of more than one summary; set operations per summary rather than per claim."""
+    claims = [summary.claims for summary in summaries]
+    seen: set[str] = set().union(*claims)
+    if len(seen) == sum(map(len, claims)):
+        return set()  # the usual case: every name is claimed once
+    counts = Counter(claim for names in claims for claim in names)
     return {claim for claim, count in counts.items() if count > 1}
 
 

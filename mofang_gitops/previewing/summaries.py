@@ -87,37 +87,31 @@ def code_version() -> str:
 
 
 class KeyMaker:
-    """Store keys: a digest of the code, the shared inputs and the entry's own ids.
+    """Store keys: the entry's own ids after a digest of what it shares with the others.
 
-    Project keys cover the project's name and subtree and ``shared`` (the ids of
-    platform.yaml and environments/); person keys the file's path and blob. Ids and paths
-    hold no NUL, so the NUL-joined text is unambiguous. The common prefix is hashed once and
-    the digest copied per key (two thousand keys a preview, each once the whole text).
+    A project's key is ``<digest>:<subtree>:<name>``, the digest covering the code and
+    ``shared`` (the ids of platform.yaml and environments/); a person's is ``<blob>:<path>``
+    (the whole file is of one code version, ``SummaryStore.load``). Ids are hex, so the first
+    colons split the key unambiguously. Plain text rather than a digest per key: two thousand
+    keys are made per preview.
     """
 
     def __init__(self, shared: Mapping[str, str]) -> None:
-        self._project = _prefix(["project", code_version(), *_pairs(shared)])
-        self._person = _prefix(["person", code_version()])
+        text = "\0".join(["project", code_version(), *_pairs(shared)])
+        self._shared = hashlib.sha256(text.encode()).hexdigest()
 
     def project(self, name: str, subtree: str) -> str:
-        """Key of a project's summary: the digest of the prefix, its name and subtree."""
-        digest = self._project.copy()
-        digest.update(f"{name}\0{subtree}".encode())
-        return digest.hexdigest()
+        """Key of a project's summary."""
+        return f"{self._shared}:{subtree}:{name}"
 
-    def person(self, path: str, blob: str) -> str:
-        """Key of a ``people/`` file's summary: the digest of the prefix, its path and blob."""
-        digest = self._person.copy()
-        digest.update(f"{path}\0{blob}".encode())
-        return digest.hexdigest()
+    @staticmethod
+    def person(path: str, blob: str) -> str:
+        """Key of a ``people/`` file's summary."""
+        return f"{blob}:{path}"
 
 
 def _pairs(shared: Mapping[str, str]) -> list[str]:
     return [f"{path}={sha}" for path, sha in sorted(shared.items())]
-
-
-def _prefix(parts: list[str]) -> hashlib._Hash:
-    return hashlib.sha256("\0".join([*parts, ""]).encode())
 
 
 def claim_text(claim: tuple[str, str, str]) -> str:

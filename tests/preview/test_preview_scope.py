@@ -143,6 +143,9 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Path:
     git(repo, "checkout", "-q", "-b", "reserved-notebook", "reserved")
     notebook_cpu(repo)
     git(repo, "commit", "-q", "-am", "notebook")
+    git(repo, "checkout", "-q", "-b", "collided-notebook", "collides-with-unchanged")
+    notebook_cpu(repo)
+    git(repo, "commit", "-q", "-am", "notebook")
     git(repo, "checkout", "-q", "main")
     return repo
 
@@ -235,6 +238,24 @@ def test_an_unchanged_project_meeting_a_changed_ones_names_is_loaded_and_refused
     warm = scoped(platform, "main", "collides-with-unchanged", store)
     blamed = {e["path"].split("/")[1] for e in warm["errors"] if "also rendered" in e["message"]}
     assert blamed == {project_name(2), project_name(2) + "-user-x"}, warm["errors"]
+
+
+def test_unchanged_projects_claiming_the_same_name_are_both_loaded_and_refused(
+    platform: Path, tmp_path: Path
+) -> None:
+    """Two projects colliding in both revisions, neither touched: each summary is clean on its
+    own, so only comparing the summaries with each other finds them."""
+    store = tmp_path / "preview-summaries.json"
+    base, head = "collides-with-unchanged", "collided-notebook"
+    cold = scoped(platform, base, head, store)
+    colliders = {project_name(2), project_name(2) + "-user-x"}
+    left_out = summarised(platform, base, head, store)
+    assert project_name(4) in left_out and not colliders & left_out
+    assert scoped(platform, base, head, store) == cold
+    assert preview_data(_preview(platform, base, head, None)) == cold
+    # Both are refused in both revisions, so neither's GPU quota (4 each) is allocated.
+    main = scoped(platform, "main", "notebook", tmp_path / "main.json")
+    assert _allocated_gpus(cold) == _allocated_gpus(main) - 8
 
 
 def test_a_corrupt_store_is_ignored_and_replaced(platform: Path, tmp_path: Path) -> None:

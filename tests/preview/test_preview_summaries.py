@@ -3,6 +3,7 @@ over its size limit is ignored (and replaced on the next save)."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -47,3 +48,39 @@ def test_a_store_over_the_size_limit_is_ignored_and_replaced(
     ignored.save()
     monkeypatch.setattr(summaries, "MAX_BYTES", 1 << 20)
     assert set(SummaryStore.load(path).projects) == {"b"}
+
+
+def test_summaries_read_back_equal_those_put_with_equal_amounts_parsed_once(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.json"
+    store = SummaryStore.load(path)
+    other = {"cpu": (Decimal("0.5"), Decimal("1E+3"), Decimal("0"))}
+    twice = {**USAGE, "cpu": (Decimal("1"), Decimal("2"), Decimal("0"))}
+    put = {
+        "a": project("a"),
+        "b": project("b"),
+        "c": ProjectSummary(False, frozenset(), other, twice),
+    }
+    for key, summary in put.items():
+        store.put_project(key, summary)
+    store.save()
+    again = SummaryStore.load(path)
+    assert again.projects == put
+    assert str(again.projects["c"].usage["cpu"][1]) == "1E+3"  # exponents kept as written
+    assert again.projects["a"].usage is again.projects["b"].usage  # one parse for equal lists
+
+
+@pytest.mark.parametrize(
+    "amounts",
+    [["gpu", "16", "4"], ["gpu", "16", "4", 4], ["gpu", "x", "1", "2"], {"gpu": ["1", "2", "3"]}],
+)
+def test_a_store_with_malformed_amounts_is_ignored(tmp_path: Path, amounts: object) -> None:
+    path = tmp_path / "s.json"
+    store = SummaryStore.load(path)
+    store.put_project("a", project("a"))
+    store.save()
+    data = json.loads(path.read_text())
+    data["projects"]["a"][2] = amounts
+    path.write_text(json.dumps(data))
+    assert SummaryStore.load(path).projects == {}
