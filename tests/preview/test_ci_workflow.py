@@ -47,6 +47,14 @@ def test_the_tool_is_installed_from_the_base_checkout_and_reads_the_head_as_data
     # Nothing of the head checkout is executed or installed.
     assert not any("head/" in run or "./head" in run for run in _runs(preview))
 
+def test_the_preview_reads_the_pull_requests_head_commit_from_git() -> None:
+    """``--head`` names the checked-out head commit: the same bytes, read by content id."""
+    preview = _workflow()["jobs"]["preview"]
+    step = next(s for s in preview["steps"] if s.get("id") == "preview")
+    assert step["env"]["HEAD_SHA"] == "${{ github.event.pull_request.head.sha }}"
+    assert _checkouts(preview)["head"]["ref"] == step["env"]["HEAD_SHA"]
+    assert '--head "${HEAD_SHA}"' in step["run"] and "diff --base" in step["run"]
+
 
 def test_only_a_job_that_runs_no_repository_code_may_write_to_the_pull_request() -> None:
     workflow = _workflow()
