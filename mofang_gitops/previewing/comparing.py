@@ -138,7 +138,9 @@ def preview_trees(
             _check_filters(options, [load_repo(base, set()), load_repo(head, set())])
         return Preview(*labels)
     planned = None
-    if store is not None and scope is not None and not options.projects:
+    # Planned only when no platform-wide path changed (the shared inputs are then equal). A
+    # ``--project`` filter only narrows what is rendered: the plan is made from ``touched``.
+    if store is not None and not platform_wide:
         if isinstance(base, KnowsIds) and isinstance(head, KnowsIds):
             planned = plan_scope(head, touched, changed, store)
     head_repo, base_repo = _load_both(base, head, scope, touched, changed, planned)

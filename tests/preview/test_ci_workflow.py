@@ -47,6 +47,7 @@ def test_the_tool_is_installed_from_the_base_checkout_and_reads_the_head_as_data
     # Nothing of the head checkout is executed or installed.
     assert not any("head/" in run or "./head" in run for run in _runs(preview))
 
+
 def test_the_preview_reads_the_pull_requests_head_commit_from_git() -> None:
     """``--head`` names the checked-out head commit: the same bytes, read by content id."""
     preview = _workflow()["jobs"]["preview"]

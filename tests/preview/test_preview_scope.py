@@ -28,6 +28,7 @@ from benchmarks.generate import generate, project_name
 from mofang_gitops.previewing import (
     PreviewOptions,
     SummaryStore,
+    comparing,
     preview_data,
     preview_trees,
     scoping,
@@ -256,6 +257,48 @@ def test_unchanged_projects_claiming_the_same_name_are_both_loaded_and_refused(
     # Both are refused in both revisions, so neither's GPU quota (4 each) is allocated.
     main = scoped(platform, "main", "notebook", tmp_path / "main.json")
     assert _allocated_gpus(cold) == _allocated_gpus(main) - 8
+
+
+@pytest.mark.parametrize(
+    ("branch", "project"),
+    [
+        ("quota-moved", project_name(3)),
+        ("quota-moved", project_name(8)),
+        ("quota-over-capacity", project_name(3)),
+        ("collides-with-unchanged", project_name(2) + "-user-x"),
+        ("project-removed", project_name(5)),
+        ("notebook", project_name(4)),  # untouched: nothing to render
+    ],
+)
+def test_a_project_filtered_preview_uses_the_store_and_equals_the_one_without(
+    platform: Path, tmp_path: Path, branch: str, project: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--project`` narrows what is rendered; summaries still stand in for the others."""
+    plans: list[scoping.Scope] = []
+
+    def plan(*args: Any) -> scoping.Scope:
+        plans.append(plan_scope(*args))
+        return plans[-1]
+
+    monkeypatch.setattr(comparing, "plan_scope", plan)
+    options = PreviewOptions(now=NOW.now, projects=frozenset({project}))
+    store = tmp_path / "preview-summaries.json"
+    scoped(platform, "main", "notebook", store)  # warm: every project but team-0003
+    plans.clear()
+    changed = changed_paths(platform, "main", branch)
+
+    def preview(summaries: SummaryStore | None) -> dict[str, Any]:
+        with GitTree(platform, "main") as base, GitTree(platform, branch) as head:
+            return preview_data(preview_trees(base, head, changed, options, store=summaries))
+
+    plain = preview(None)
+    assert preview(SummaryStore.load(store)) == plain  # warm
+    touched = {path.split("/")[1] for path in changed}
+    assert not plans or len(plans[-1].summarised) >= PROJECTS - len(touched) - 3, plans
+    assert plans or project not in touched  # planned unless nothing is rendered
+    assert preview(SummaryStore.load(tmp_path / "cold.json")) == plain  # cold
+    assert preview(SummaryStore.load(tmp_path / "cold.json")) == plain  # warm from the filtered one
+    assert plain["rendered"] == sorted({project} & touched) or not plain["valid"], plain
 
 
 def test_a_corrupt_store_is_ignored_and_replaced(platform: Path, tmp_path: Path) -> None:
