@@ -35,9 +35,9 @@ log = logging.getLogger(__name__)
 
 SUMMARY_FILE = "preview-summaries.json"
 """The store's name in the tool's directory of a repository (``GitTree.state_dir``)."""
-FORMAT = 2
-"""Version of the file's layout; any other is ignored (2: amounts as flat lists, parsed once per
-distinct list)."""
+FORMAT = 3
+"""Version of the file's layout; any other is ignored (3: each distinct amount list stored and
+parsed once, entries refer to it by index)."""
 MAX_ENTRIES = 25_000
 """Most summaries kept of projects, and of people; the oldest (least recently put) go first."""
 MAX_BYTES = 64 * 1024 * 1024
@@ -140,8 +140,8 @@ class SummaryStore:
                 raise ValueError("not a JSON object")
             if data.get("format") != FORMAT or data.get("code") != code_version():
                 return store
-            parse = _Amounts()
-            store.projects = {k: _project(v, parse) for k, v in data["projects"].items()}
+            amounts = [_parse(tuple(flat)) for flat in data["amounts"]]
+            store.projects = {k: _project(v, amounts) for k, v in data["projects"].items()}
             store.people = {k: PersonSummary(v[0] is True, v[1]) for k, v in data["people"].items()}
         except FileNotFoundError:
             pass
@@ -169,10 +169,13 @@ class SummaryStore:
         for table in (self.people, self.projects):
             for key in list(_oldest(table, len(table) - MAX_ENTRIES)):
                 del table[key]
+        shapes: dict[tuple[str, ...], int] = {}
+        projects = {k: _project_json(v, shapes) for k, v in self.projects.items()}
         data = {
             "format": FORMAT,
             "code": code_version(),
-            "projects": {k: _project_json(v) for k, v in self.projects.items()},
+            "amounts": [list(flat) for flat in shapes],
+            "projects": projects,
             "people": {k: [v.clean, v.identity] for k, v in self.people.items()},
         }
         try:
@@ -198,42 +201,38 @@ def _oldest(table: dict[str, Any], count: int) -> Iterator[str]:
         yield key
 
 
-def _project_json(summary: ProjectSummary) -> list[Any]:
-    usage = _flat(summary.usage)
-    allocated = _flat(summary.allocated)
+def _project_json(summary: ProjectSummary, shapes: dict[tuple[str, ...], int]) -> list[Any]:
+    """``[clean, claims, usage, allocated]``, amounts as indexes into ``shapes`` (added to)."""
+    usage = shapes.setdefault(_flat(summary.usage), len(shapes))
+    allocated = shapes.setdefault(_flat(summary.allocated), len(shapes))
     # The two differ only for a project listing an environment twice: store it once otherwise.
     return [summary.clean, sorted(summary.claims), usage, None if allocated == usage else allocated]
 
 
-def _flat(amounts: Mapping[str, Usage]) -> list[str]:
-    """``[group, cpu, memory, gpu, group, ...]``: one flat list, cheap to key a parse by."""
-    return [text for group, usage in amounts.items() for text in (group, *map(str, usage))]
+def _flat(amounts: Mapping[str, Usage]) -> tuple[str, ...]:
+    """``(group, cpu, memory, gpu, group, ...)``: one flat tuple, a key for equal amounts."""
+    return tuple(text for group, usage in amounts.items() for text in (group, *map(str, usage)))
 
 
-def _project(value: list[Any], parse: _Amounts) -> ProjectSummary:
-    clean, claims, usage, allocated = value
-    parsed = parse(usage)
-    return ProjectSummary(
-        clean is True, frozenset(claims), parsed, parsed if allocated is None else parse(allocated)
-    )
+def _project(value: list[Any], amounts: Sequence[Mapping[str, Usage]]) -> ProjectSummary:
+    """An entry read back; its amounts are shared with the entries of equal amounts.
 
-
-class _Amounts:
-    """Parses flat amount lists once per distinct list (equal lists share one mapping).
-
-    Most projects share a few quota shapes, so a thousand summaries cost a few ``Decimal``
-    parses and a thousand lookups; the mappings are never modified.
+    Most projects share a few quota shapes, so the store keeps each distinct one once and a
+    thousand summaries cost a few ``Decimal`` parses (issue 19: reading it grew with size).
     """
+    clean, claims, usage, allocated = value
+    parsed = amounts[_index(usage, amounts)]
+    if allocated is not None:
+        return ProjectSummary(
+            clean is True, frozenset(claims), parsed, amounts[_index(allocated, amounts)]
+        )
+    return ProjectSummary(clean is True, frozenset(claims), parsed, parsed)
 
-    def __init__(self) -> None:
-        self._seen: dict[tuple[str, ...], Mapping[str, Usage]] = {}
 
-    def __call__(self, flat: Sequence[str]) -> Mapping[str, Usage]:
-        key = tuple(flat)
-        found = self._seen.get(key)
-        if found is None:
-            found = self._seen[key] = _parse(key)
-        return found
+def _index(value: Any, amounts: Sequence[Mapping[str, Usage]]) -> int:
+    if type(value) is not int or not 0 <= value < len(amounts):  # not True, not -1
+        raise ValueError(f"amount index {value!r} out of range")
+    return value
 
 
 def _parse(flat: tuple[str, ...]) -> dict[str, Usage]:

@@ -72,15 +72,26 @@ def test_summaries_read_back_equal_those_put_with_equal_amounts_parsed_once(
 
 
 @pytest.mark.parametrize(
-    "amounts",
-    [["gpu", "16", "4"], ["gpu", "16", "4", 4], ["gpu", "x", "1", "2"], {"gpu": ["1", "2", "3"]}],
+    ("amounts", "index"),
+    [
+        ([["gpu", "16", "4"]], 0),  # not four strings a group
+        ([["gpu", "16", "4", 4]], 0),
+        ([["gpu", "x", "1", "2"]], 0),  # not a decimal
+        ([{"gpu": ["1", "2", "3"]}], 0),  # format 1's layout
+        ([["gpu", "1", "2", "3"]], 1),  # no such amounts
+        ([["gpu", "1", "2", "3"]], -1),
+        ([["gpu", "1", "2", "3"], ["gpu", "1", "2", "3"]], True),
+    ],
 )
-def test_a_store_with_malformed_amounts_is_ignored(tmp_path: Path, amounts: object) -> None:
+def test_a_store_with_malformed_amounts_is_ignored(
+    tmp_path: Path, amounts: object, index: object
+) -> None:
     path = tmp_path / "s.json"
     store = SummaryStore.load(path)
     store.put_project("a", project("a"))
     store.save()
     data = json.loads(path.read_text())
-    data["projects"]["a"][2] = amounts
+    assert SummaryStore.load(path).projects == {"a": project("a")}
+    data["amounts"], data["projects"]["a"][2] = amounts, index
     path.write_text(json.dumps(data))
     assert SummaryStore.load(path).projects == {}
