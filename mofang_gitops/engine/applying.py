@@ -66,6 +66,8 @@ class Work:
     """Its namespace was created by this run: nothing else can hold its name, no check needed."""
     blocked: str = ""
     """Why it must not be applied at all (its Namespace was refused), else ''."""
+    settled: bool = False
+    """``live`` is a stub: the live read found that our apply would change nothing."""
 
 
 Diff = str | Callable[[], str]
@@ -203,11 +205,25 @@ def _decide(cluster: Cluster, work: Work, options: ApplyOptions) -> ChangeSetEnt
         return _Todo(work, None, "", created)  # _check_creations first makes sure the name is free
     if reason := foreign_reason(live, *owner_labels(manifest, work.target)):
         return _entry(cluster, work, Action.FAILED, reason)
+    if work.settled:
+        return _entry(cluster, work, Action.UNCHANGED)
     comparison = compare_owned(body, live)
     if comparison.verdict is Verdict.SAME:
         return _entry(cluster, work, Action.UNCHANGED)
     changed = partial(changed_diff, body, live, _id(cluster, work))
     return _Todo(work, comparison.verdict, describe(comparison), changed)
+
+
+def unchanged_on_read(target: Target, manifest: Manifest, live: dict[str, Any]) -> bool:
+    """Whether ``_decide`` will find ``live`` unchanged without a request (``Work.settled``).
+
+    Asked as each page of the live read arrives, so that such an object (every object of a
+    no-op pass) is kept only as a stub: the same ownership check and comparison ``_decide``
+    makes, on the same live object, before the blocking checks that only fail an object.
+    """
+    if manifest.is_run or foreign_reason(live, *owner_labels(manifest, target)):
+        return False
+    return compare_owned(desired_body(manifest, live), live).verdict is Verdict.SAME
 
 
 def _execute(cluster: Cluster, todo: _Todo, options: ApplyOptions) -> ChangeSetEntry:

@@ -5,19 +5,31 @@ kind (label-selected, cluster-wide when several namespaces are wanted) costs one
 lets the API server answer from its watch cache. Lists run concurrently. A kind the cluster does
 not serve fails only the objects of that kind; a cluster that does not answer at all fails the
 whole read, so the caller can mark that cluster's targets failed and go on with the others.
+
+Lists are read in pages of ``PAGE_SIZE`` and each page is reduced as it arrives: an object the
+caller can settle at once (the engine: "our apply would change nothing") is kept only as its
+``stub``, and a caller that never reads field sets (health) drops them. Holding every live object
+whole was what a controller pass peaked on (docs/decisions.md, "Controller memory").
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from mofang_gitops.errors import ClusterError
 from mofang_gitops.k8s.cluster import Cluster
-from mofang_gitops.manifests import LABEL_MANAGED_BY, LABEL_PROJECT, MANAGER, ObjectRef, api_group
+from mofang_gitops.manifests import (
+    ANNOTATION_CREATED_BY,
+    LABEL_MANAGED_BY,
+    LABEL_PROJECT,
+    MANAGER,
+    ObjectRef,
+    api_group,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +39,13 @@ MAX_SELECTED_PROJECTS = 100
 """Up to this many projects, LISTs also select by project label (a run for a few projects
 reads only theirs); beyond, the whole platform is wanted anyway and the URL would grow long."""
 
+PAGE_SIZE = 500
+"""Objects per LIST page (client-go's default for an informer's first list)."""
+
 KindKey = tuple[str, str]
 """``(apiVersion, kind)``."""
+Settle = Callable[[ObjectRef, dict[str, Any]], bool]
+"""Whether a listed object is settled already: then only its ``stub`` is kept."""
 
 
 @dataclass
@@ -38,6 +55,8 @@ class LiveState:
     objects: dict[ObjectRef, dict[str, Any]] = field(default_factory=dict)
     errors: dict[tuple[str, str], ClusterError] = field(default_factory=dict)
     """By ``(group, kind)``."""
+    settled: set[ObjectRef] = field(default_factory=set)
+    """Objects the reader's ``Settle`` accepted: ``objects`` holds only their stubs."""
 
     def get(self, ref: ObjectRef) -> dict[str, Any] | None:
         """The live object, or None when it is not there (with our label)."""
@@ -47,14 +66,57 @@ class LiveState:
         """Why ``ref``'s kind could not be read, if it could not."""
         return self.errors.get((ref.group, ref.kind))
 
-    def add(self, items: Iterable[dict[str, Any]]) -> None:
-        """Index listed objects by reference (their field sets compacted, see ``share_leaves``)."""
+    def is_settled(self, ref: ObjectRef) -> bool:
+        """Whether ``ref``'s live object was settled on read (only its stub is here)."""
+        return ref in self.settled
+
+    def add(
+        self, items: Iterable[dict[str, Any]], stubs: Mapping[ObjectRef, dict[str, Any]] = {}
+    ) -> None:
+        """Index listed objects by reference; those in ``stubs`` (by identity) are settled.
+
+        When a kind is listed in two API versions the last listing wins, settled or not.
+        """
         for item in items:
-            for entry in item.get("metadata", {}).get("managedFields") or ():
-                fields = entry.get("fieldsV1")
-                if isinstance(fields, dict):
-                    share_leaves(fields)
-            self.objects[ObjectRef.from_object(item)] = item
+            ref = ObjectRef.from_object(item)
+            self.objects[ref] = item
+            if stubs.get(ref) is item:
+                self.settled.add(ref)
+            else:
+                self.settled.discard(ref)
+
+
+_STUB_METADATA = ("name", "namespace", "uid", "resourceVersion", "labels")
+
+
+def stub(obj: dict[str, Any]) -> dict[str, Any]:
+    """What is kept of a settled object: identity, labels, uid and our creation marker.
+
+    Enough for everything read of it after the decision: ownership (labels), a Namespace's
+    creation marker (``ownership.desired_body``, prune) and a prune's uid precondition.
+    """
+    meta = obj.get("metadata", {})
+    kept = {
+        k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "labels") if k in meta
+    }
+    marker = (meta.get("annotations") or {}).get(ANNOTATION_CREATED_BY)
+    if marker is not None:
+        kept["annotations"] = {ANNOTATION_CREATED_BY: marker}
+    return {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"), "metadata": kept}
+
+
+def compact_fields(obj: dict[str, Any], *, keep: bool) -> None:
+    """Share the leaves of ``obj``'s field sets (``keep``), or drop its ``managedFields``."""
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        return
+    if not keep:
+        meta.pop("managedFields", None)
+        return
+    for entry in meta.get("managedFields") or ():
+        fields = entry.get("fieldsV1")
+        if isinstance(fields, dict):
+            share_leaves(fields)
 
 
 LEAF: dict[str, Any] = {}
@@ -104,6 +166,17 @@ def check_reachable(cluster: Cluster) -> None:
     cluster.resource("v1", "Namespace")
 
 
+def drop_field_sets(page: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A page filter for ``Cluster.list`` callers that never read managed fields (health)."""
+    for item in page:
+        compact_fields(item, keep=False)
+    return page
+
+
+_KindRead = tuple[KindKey, list[dict[str, Any]] | ClusterError, dict[ObjectRef, dict[str, Any]]]
+"""One kind's listing (or why it failed) and the stubs of the objects settled on read."""
+
+
 def read_live(
     cluster: Cluster,
     wanted: Mapping[KindKey, set[str] | None],
@@ -111,8 +184,15 @@ def read_live(
     into: LiveState | None = None,
     concurrency: int = 8,
     selector: str = SELECTOR,
+    settle: Settle | None = None,
+    field_sets: bool = True,
+    page_size: int = PAGE_SIZE,
 ) -> LiveState:
-    """LIST every wanted kind once (concurrently) with our label selector.
+    """LIST every wanted kind once (concurrently, page by page) with our label selector.
+
+    ``settle`` is asked about each object as its page arrives (in the listing thread); a
+    settled object is kept only as its ``stub``. Without ``field_sets`` the objects' managed
+    fields are dropped as they arrive (a reader that judges status never reads them).
 
     Raises:
         ClusterError: only when the cluster gave no answer (status 0); other failures are kept
@@ -120,24 +200,46 @@ def read_live(
     """
     state = into if into is not None else LiveState()
 
-    def read(key: KindKey) -> tuple[KindKey, list[dict[str, Any]] | ClusterError]:
+    def read(key: KindKey) -> _KindRead:
         api_version, kind = key
+        stubs: dict[ObjectRef, dict[str, Any]] = {}
+
+        def keep(page: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            kept = []
+            for item in page:
+                ref = ObjectRef.from_object(item)
+                if settle is not None and settle(ref, item):
+                    item = stubs[ref] = stub(item)
+                else:
+                    compact_fields(item, keep=field_sets)
+                kept.append(item)
+            return kept
+
         try:
-            return key, cluster.list(api_version, kind, wanted[key], selector)
+            found = cluster.list(
+                api_version, kind, wanted[key], selector, page_size=page_size, keep=keep
+            )
         except ClusterError as err:
-            return key, err
+            return key, err, stubs
+        return key, found, stubs
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         results = list(pool.map(read, sorted(wanted)))
-    for (api_version, kind), result in results:
+    for (api_version, kind), result, stubs in results:
         if isinstance(result, ClusterError):
             if result.status == 0:
                 raise result
             log.warning("%s:%s: cannot list: %s", cluster.name, kind, result)
             state.errors[(api_group(api_version), kind)] = result
         else:
-            state.add(result)
-    log.debug("%s: read %d live objects of %d kinds", cluster.name, len(state.objects), len(wanted))
+            state.add(result, stubs)
+    log.debug(
+        "%s: read %d live objects of %d kinds (%d settled on read)",
+        cluster.name,
+        len(state.objects),
+        len(wanted),
+        len(state.settled),
+    )
     return state
 
 
@@ -173,6 +275,7 @@ def read_by_name(
     for ref, found in results:
         if isinstance(found, dict):
             state.objects[ref] = found
+            state.settled.discard(ref)
     for key in forbidden - failed:
         if any((api_group(v), r.kind) == key for v, r in wanted):
             del state.errors[key]

@@ -17,8 +17,15 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
-from mofang_gitops.engine.applying import NOT_WRITTEN, RUN_SKIPPED, Work, apply_stage
+from mofang_gitops.engine.applying import (
+    NOT_WRITTEN,
+    RUN_SKIPPED,
+    Work,
+    apply_stage,
+    unchanged_on_read,
+)
 from mofang_gitops.engine.changesets import Action, ChangeSet, ChangeSetEntry
 from mofang_gitops.engine.inventory import (
     Inventory,
@@ -28,6 +35,7 @@ from mofang_gitops.engine.inventory import (
 )
 from mofang_gitops.engine.livestate import (
     LiveState,
+    Settle,
     check_reachable,
     read_by_name,
     read_live,
@@ -46,6 +54,7 @@ from mofang_gitops.k8s.retrying import RetryPolicy
 from mofang_gitops.manifests import (
     LABEL_PROJECT,
     SYSTEM_NAMESPACE,
+    Manifest,
     ObjectRef,
     RenderedTarget,
     Target,
@@ -169,6 +178,7 @@ class _ClusterRun:
                 self.live.get(m.ref),
                 m.ref in self.inventories[rt.target].refs,
                 self.live.error(m.ref),
+                settled=self.live.is_settled(m.ref),
             )
             for rt in self.targets
             for m in rt.manifests
@@ -185,7 +195,14 @@ class _ClusterRun:
         covered = {key: (None if ns is None or len(ns) > 1 else ns) for key, ns in wanted.items()}
         selector = selector_for(self._projects())
         concurrency = self.options.concurrency
-        read_live(self.cluster, covered, into=self.live, concurrency=concurrency, selector=selector)
+        read_live(
+            self.cluster,
+            covered,
+            into=self.live,
+            concurrency=concurrency,
+            selector=selector,
+            settle=self._settle(),
+        )
         found = find_inventories(self.live.objects.values())
         for rt in self.targets:
             t = rt.target
@@ -204,6 +221,28 @@ class _ClusterRun:
             (e.api_version, e.ref) for inv in self.inventories.values() for e in inv.entries
         ]
         read_by_name(self.cluster, self.live, every, concurrency=concurrency)
+
+    def _settle(self) -> Settle:
+        """Settle on read each live object that is desired once and that our apply leaves as is.
+
+        An object desired by two targets is left whole: which of them wins is the apply's
+        business (and its failure's), not the read's.
+        """
+        desired: dict[ObjectRef, tuple[Target, Manifest]] = {}
+        twice: set[ObjectRef] = set()
+        for rt in self.targets:
+            for m in rt.manifests:
+                if m.ref in desired:
+                    twice.add(m.ref)
+                desired[m.ref] = (rt.target, m)
+        for ref in twice:
+            del desired[ref]
+
+        def settle(ref: ObjectRef, live: dict[str, Any]) -> bool:
+            found = desired.get(ref)
+            return found is not None and unchanged_on_read(found[0], found[1], live)
+
+        return settle
 
     def _projects(self) -> set[str] | None:
         """Project labels of everything desired; None if any object lacks one (read all)."""

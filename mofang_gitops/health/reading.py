@@ -17,8 +17,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mofang_gitops.engine.livestate import (
+    PAGE_SIZE,
     LiveState,
     check_reachable,
+    drop_field_sets,
     read_live,
     selector_for,
     wanted_kinds,
@@ -79,7 +81,10 @@ def read_below(cluster: Cluster, namespaces: set[str], *, workflows: bool) -> Be
     def read(item: tuple[str, str, str]) -> tuple[str, list[Obj] | ClusterError]:
         api_version, kind, selector = item
         try:
-            return kind, cluster.list(api_version, kind, namespaces, selector)
+            found = cluster.list(
+                api_version, kind, namespaces, selector, page_size=PAGE_SIZE, keep=drop_field_sets
+            )
+            return kind, found
         except ClusterError as err:
             return kind, err
 
@@ -168,7 +173,8 @@ def _read(
         k: (None if ns is None or len(ns) > 1 else ns) for k, ns in wanted_kinds(pairs).items()
     }
     projects = {rt.target.project for rt in targets}
-    live = read_live(cluster, wanted, concurrency=concurrency, selector=selector_for(projects))
+    selector = selector_for(projects)
+    live = read_live(cluster, wanted, concurrency=concurrency, selector=selector, field_sets=False)
     namespaces = {rt.namespace for rt in targets if rt.namespace}
     pipelines = any(m.ref.group == "argoproj.io" for rt in targets for m in rt.manifests)
     return live, read_below(cluster, namespaces, workflows=pipelines)

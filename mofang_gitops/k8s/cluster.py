@@ -21,7 +21,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
 READ_VERBS = frozenset({"get", "list", "discover"})
 ObjectList = list[dict[str, Any]]
+PageFilter = Callable[[ObjectList], ObjectList]
+"""What to keep of one page of listed objects (``Cluster.list``'s ``keep``)."""
 
 
 class RequestStats:
@@ -406,37 +408,34 @@ class Cluster:
         kind: str,
         namespaces: Collection[str] | None = None,
         label_selector: str = "",
+        *,
+        page_size: int = 0,
+        keep: PageFilter | None = None,
     ) -> ObjectList:
         """Return every object of ``kind`` in ``namespaces`` (all when None) matching the selector.
 
         One LIST per kind: a namespaced kind wanted in several namespaces is listed once
         cluster-wide and filtered here; only when that is forbidden (403) is it listed per
         namespace. Items get their ``apiVersion`` and ``kind`` back (LIST strips them).
+
+        With ``page_size``, the list is read in pages of that many objects (``limit`` and
+        ``continue``) and ``keep`` turns each page into what is kept of it as it arrives, so a
+        caller that keeps little of each object never holds a whole large list at once.
         """
         info = self.resource(api_version, kind)
         wanted = set(namespaces) if namespaces is not None and info.namespaced else None
         if wanted is not None and len(wanted) == 1:
-            return self._list_path(info, info.path(next(iter(wanted))), label_selector)
+            reader = _PagedList(self, info, label_selector, page_size, keep)
+            return reader.read(info.path(next(iter(wanted))))
         try:
-            items = self._list_path(info, info.path(), label_selector)
+            reader = _PagedList(self, info, label_selector, page_size, keep, wanted)
+            return reader.read(info.path())
         except ClusterError as err:
             if err.status != 403 or wanted is None:
                 raise
             log.info("%s:%s: cluster-wide LIST forbidden, listing per namespace", self.name, kind)
-            return [o for ns in sorted(wanted) for o in self._list_path(info, info.path(ns), "")]
-        if wanted is None:
-            return items
-        return [o for o in items if o.get("metadata", {}).get("namespace") in wanted]
-
-    def _list_path(self, info: ResourceInfo, path: str, selector: str) -> ObjectList:
-        query = [("labelSelector", selector)] if selector else []
-        subject = f"{self.name}:{info.kind}"
-        _, body = self.request("GET", path, subject=subject, verb="list", query=query)
-        items: ObjectList = body.get("items") or []
-        for item in items:
-            item["apiVersion"] = info.api_version
-            item["kind"] = info.kind
-        return items
+            reader = _PagedList(self, info, "", page_size, keep)
+            return [o for ns in sorted(wanted) for o in reader.read(info.path(ns))]
 
     def get(self, api_version: str, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         """Return one object, or None when it does not exist (use LIST for bulk reads)."""
@@ -528,3 +527,63 @@ class Cluster:
             if self._direct is not None:
                 self._direct.close()
                 self._direct = None
+
+
+class _PagedList:
+    """One LIST of one kind at one path, whole or page by page (``Cluster.list``)."""
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        info: ResourceInfo,
+        selector: str,
+        page_size: int,
+        keep: PageFilter | None,
+        namespaces: set[str] | None = None,
+    ) -> None:
+        self.cluster = cluster
+        self.info = info
+        self.selector = selector
+        self.page_size = page_size
+        self.keep = keep
+        self.namespaces = namespaces
+        """Only objects in these namespaces are kept (a cluster-wide LIST filtered here)."""
+
+    def read(self, path: str) -> ObjectList:
+        """Every page of ``path``; read again unpaged if the server expired the continuation.
+
+        A continuation token lives only as long as the server keeps its snapshot (HTTP 410
+        once it is compacted away): the pages read so far are then dropped and the kind is
+        listed again in one request, which needs no token.
+        """
+        try:
+            return self._pages(path, self.page_size)
+        except ClusterError as err:
+            if err.status != 410 or self.page_size <= 0:
+                raise
+            log.info("%s:%s: list continuation expired, listing again", self.cluster.name, path)
+            return self._pages(path, 0)
+
+    def _pages(self, path: str, page_size: int) -> ObjectList:
+        kept: ObjectList = []
+        token = ""
+        subject = f"{self.cluster.name}:{self.info.kind}"
+        while True:
+            query = [("labelSelector", self.selector)] if self.selector else []
+            if page_size > 0:
+                query.append(("limit", str(page_size)))
+            if token:
+                query.append(("continue", token))
+            _, body = self.cluster.request("GET", path, subject=subject, verb="list", query=query)
+            kept.extend(self._page(body.get("items") or []))
+            token = str((body.get("metadata") or {}).get("continue") or "")
+            if page_size <= 0 or not token:
+                return kept
+
+    def _page(self, items: ObjectList) -> ObjectList:
+        if self.namespaces is not None:
+            items = [o for o in items if o.get("metadata", {}).get("namespace") in self.namespaces]
+        for item in items:
+            item["apiVersion"] = self.info.api_version
+            item["kind"] = self.info.kind
+        return self.keep(items) if self.keep is not None else items
