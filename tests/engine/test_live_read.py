@@ -36,7 +36,7 @@ def _namespaces(cluster: Cluster, *names: str) -> None:
         cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
 
 
-def test_a_list_read_in_pages_returns_every_object_once(cluster: Cluster, unique_name: str):
+def test_a_list_read_in_pages_returns_every_object_once(cluster: Cluster, unique_name: str) -> None:
     first, second, other = unique_name, f"{unique_name}-b", f"{unique_name}-c"
     _namespaces(cluster, first, second, other)
     for namespace, count in ((first, 5), (second, 2), (other, 3)):
@@ -64,7 +64,7 @@ def test_a_list_read_in_pages_returns_every_object_once(cluster: Cluster, unique
 
 def test_unchanged_objects_are_kept_as_stubs_and_changed_ones_whole(
     cluster: Cluster, unique_name: str
-):
+) -> None:
     bodies = project_bodies(unique_name)
     rendered = target(unique_name, bodies)
     ResourceManager({"test-a": cluster}).apply([rendered], ApplyOptions(prune=True))
@@ -99,7 +99,9 @@ def test_unchanged_objects_are_kept_as_stubs_and_changed_ones_whole(
     assert "drift by kubectl-edit" in plan.changes[0].reason
 
 
-def test_an_object_of_another_project_or_a_run_is_never_settled(cluster: Cluster, unique_name: str):
+def test_an_object_of_another_project_or_a_run_is_never_settled(
+    cluster: Cluster, unique_name: str
+) -> None:
     _namespaces(cluster, unique_name)
     body = _config_map(unique_name, "shared", unique_name)
     cluster.apply(body)
@@ -113,7 +115,9 @@ def test_an_object_of_another_project_or_a_run_is_never_settled(cluster: Cluster
     assert not unchanged_on_read(mine.target, manifest(body, run=True), live)
 
 
-def test_a_reader_of_status_gets_objects_without_field_sets(cluster: Cluster, unique_name: str):
+def test_a_reader_of_status_gets_objects_without_field_sets(
+    cluster: Cluster, unique_name: str
+) -> None:
     _namespaces(cluster, unique_name)
     cluster.apply(_config_map(unique_name, "cm", unique_name))
     ref = ObjectRef("", "ConfigMap", unique_name, "cm")
