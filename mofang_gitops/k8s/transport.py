@@ -92,15 +92,24 @@ class _Connection:
         self.sock.sendall(request)
         answer = _Answer()
         parser = answer.parser
-        while not answer.done:
-            data = self.sock.recv(_READ_SIZE)
-            if not data:
-                raise TransportError("the server closed the connection before answering in full")
-            try:
-                parser.feed_data(data)
-            except httptools.HttpParserError as e:
-                raise TransportError(f"malformed answer from the server: {e}") from e
-        response = Response(answer.status, b"".join(answer.chunks), answer.retry_after)
+        try:
+            while not answer.done:
+                data = self.sock.recv(_READ_SIZE)
+                if not data:
+                    raise TransportError(
+                        "the server closed the connection before answering in full"
+                    )
+                try:
+                    parser.feed_data(data)
+                except httptools.HttpParserError as e:
+                    raise TransportError(f"malformed answer from the server: {e}") from e
+            response = Response(answer.status, b"".join(answer.chunks), answer.retry_after)
+        finally:
+            # The parser holds its callbacks' object and the answer holds the parser: a cycle
+            # that only a collection frees, and the engine pauses collections during a run, so
+            # every answer's chunks would stay until it ends. Break it now.
+            del answer.parser
+            answer.chunks.clear()
         return response, answer.keep_alive
 
     def dropped(self) -> bool:

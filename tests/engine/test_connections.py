@@ -9,6 +9,7 @@ configured proxy.
 
 from __future__ import annotations
 
+import gc
 import json
 import socket
 import threading
@@ -25,6 +26,7 @@ from mofang_gitops.devtools.controlplane import ControlPlane
 from mofang_gitops.errors import ClusterError
 from mofang_gitops.k8s.cluster import Cluster
 from mofang_gitops.k8s.retrying import RetryPolicy
+from mofang_gitops.k8s.transport import DirectTransport
 
 
 def _kubeconfig(path: Path, server: str, token: str = "t", **cluster: Any) -> Path:
@@ -97,6 +99,34 @@ def test_requests_reuse_one_kept_alive_connection(tmp_path: Path) -> None:
         cluster.close()
     assert statuses == [200] * 5
     assert (server.requests, server.connections) == (5, 1)
+
+
+def test_an_answer_read_is_freed_at_once_not_left_to_the_garbage_collector(
+    tmp_path: Path,
+) -> None:
+    # The engine pauses collections during a run: an answer kept by a reference cycle would
+    # hold its body until the run ends (every LIST page of a pass at once).
+    with _http_server(close_after_reply=False) as server:
+        host, port = server.server_address[:2]
+        transport = DirectTransport(
+            f"http://{host!s}:{port}",
+            tls=None,
+            server_hostname=None,
+            connect_timeout=5,
+            read_timeout=5,
+            pool_size=1,
+        )
+        transport.request("GET", "/api", None, {})
+        gc.disable()
+        try:
+            gc.collect()
+            answers = [transport.request("GET", "/api", None, {}) for _ in range(5)]
+            unreachable = gc.collect()
+        finally:
+            gc.enable()
+            transport.close()
+    assert [a.status for a in answers] == [200] * 5
+    assert unreachable == 0
 
 
 def test_a_connection_the_server_closed_while_idle_is_replaced_without_a_retry(
