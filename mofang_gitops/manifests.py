@@ -90,6 +90,14 @@ class Manifest:
             raise ValueError(f"{self.ref}: rendered text is not a mapping")
         return parsed
 
+    def forget_body(self) -> None:
+        """Drop the parsed body (the text stays; ``body`` parses it again when next read).
+
+        Parsed bodies of every desired object are a pass' largest allocation after the live
+        read; a caller done with a body frees it (docs/decisions.md, "Controller memory").
+        """
+        self.__dict__.pop("body", None)
+
     @property
     def is_run(self) -> bool:
         """True for one-shot runs (Training jobs, backfill Workflows) never re-created."""

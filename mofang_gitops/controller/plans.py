@@ -115,7 +115,7 @@ def forget_bodies(targets: Iterable[PlannedTarget]) -> None:
     """
     for planned in targets:
         for manifest in planned.rendered.manifests:
-            manifest.__dict__.pop("body", None)
+            manifest.forget_body()
 
 
 def _render(

@@ -197,6 +197,8 @@ def _decide(cluster: Cluster, work: Work, options: ApplyOptions) -> ChangeSetEnt
         return _entry(cluster, work, Action.FAILED, f"cannot read live state: {work.read_error}")
     if manifest.is_run and (live is not None or work.in_inventory):
         return _entry(cluster, work, Action.SKIPPED, RUN_SKIPPED)
+    if work.settled:  # the read made the checks below on this very live object
+        return _entry(cluster, work, Action.UNCHANGED)
     body = desired_body(manifest, live)
     if live is None:
         created = partial(created_diff, body, _id(cluster, work))  # dumped only if read
@@ -205,8 +207,6 @@ def _decide(cluster: Cluster, work: Work, options: ApplyOptions) -> ChangeSetEnt
         return _Todo(work, None, "", created)  # _check_creations first makes sure the name is free
     if reason := foreign_reason(live, *owner_labels(manifest, work.target)):
         return _entry(cluster, work, Action.FAILED, reason)
-    if work.settled:
-        return _entry(cluster, work, Action.UNCHANGED)
     comparison = compare_owned(body, live)
     if comparison.verdict is Verdict.SAME:
         return _entry(cluster, work, Action.UNCHANGED)
@@ -219,7 +219,8 @@ def unchanged_on_read(target: Target, manifest: Manifest, live: dict[str, Any]) 
 
     Asked as each page of the live read arrives, so that such an object (every object of a
     no-op pass) is kept only as a stub: the same ownership check and comparison ``_decide``
-    makes, on the same live object, before the blocking checks that only fail an object.
+    makes, on the same live object; ``_decide`` still fails it first if it is blocked. Its
+    parsed body is not read again in this run, so the caller may drop it.
     """
     if manifest.is_run or foreign_reason(live, *owner_labels(manifest, target)):
         return False

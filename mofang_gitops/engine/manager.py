@@ -34,6 +34,7 @@ from mofang_gitops.engine.inventory import (
     write_inventory,
 )
 from mofang_gitops.engine.livestate import (
+    MAX_SELECTED_PROJECTS,
     LiveState,
     Settle,
     check_reachable,
@@ -226,7 +227,8 @@ class _ClusterRun:
         """Settle on read each live object that is desired once and that our apply leaves as is.
 
         An object desired by two targets is left whole: which of them wins is the apply's
-        business (and its failure's), not the read's.
+        business (and its failure's), not the read's. A settled object's parsed desired body
+        is dropped as well (it is parsed again only if something reads it after the run).
         """
         desired: dict[ObjectRef, tuple[Target, Manifest]] = {}
         twice: set[ObjectRef] = set()
@@ -240,13 +242,22 @@ class _ClusterRun:
 
         def settle(ref: ObjectRef, live: dict[str, Any]) -> bool:
             found = desired.get(ref)
-            return found is not None and unchanged_on_read(found[0], found[1], live)
+            if found is None or not unchanged_on_read(found[0], found[1], live):
+                return False
+            found[1].forget_body()  # decided: this run reads it no more
+            return True
 
         return settle
 
     def _projects(self) -> set[str] | None:
-        """Project labels of everything desired; None if any object lacks one (read all)."""
+        """Project labels of everything desired; None if any object lacks one (read all).
+
+        Beyond ``MAX_SELECTED_PROJECTS`` targets the selector names no project anyway, so no
+        body is parsed here for it (the live read parses, and drops, each settled one).
+        """
         projects = {rt.target.project for rt in self.targets}
+        if len(projects) > MAX_SELECTED_PROJECTS:
+            return None
         for rt in self.targets:
             for m in rt.manifests:
                 label = (m.body.get("metadata", {}).get("labels") or {}).get(LABEL_PROJECT)

@@ -19,6 +19,7 @@ from typing import Any
 from mofang_gitops.engine.livestate import (
     PAGE_SIZE,
     LiveState,
+    Settle,
     check_reachable,
     drop_field_sets,
     read_live,
@@ -148,6 +149,16 @@ def read_health(
         ]
 
 
+@dataclass(frozen=True)
+class _Context:
+    """What judging one object needs besides the object itself."""
+
+    below: Below
+    workflows: Mapping[ObjectRef, Obj]
+    groups: Mapping[str, Mapping[str, str]]
+    now: datetime
+
+
 def _judged(
     cluster: Cluster,
     targets: Sequence[RenderedTarget],
@@ -155,14 +166,45 @@ def _judged(
     now: datetime,
     concurrency: int,
 ) -> list[TargetHealth]:
-    live, below = _read(cluster, targets, concurrency)
+    """Read what is below first, then judge each live object as its LIST page arrives.
+
+    Only the verdict of a judged object is kept (and a stub of the object), so the health
+    read never holds every live object at once: it follows the apply in every controller
+    pass, whose memory peaks on reads like it (docs/decisions.md, "Controller memory").
+    """
+    namespaces = {rt.namespace for rt in targets if rt.namespace}
+    pipelines = any(m.ref.group == "argoproj.io" for rt in targets for m in rt.manifests)
+    below = read_below(cluster, namespaces, workflows=pipelines)
     workflows = {ObjectRef.from_object(w): w for ws in below.workflows.values() for w in ws}
-    return [_target_health(cluster.name, rt, live, below, workflows, groups, now) for rt in targets]
+    context = _Context(below, workflows, groups, now)
+    urls = {rt.target: notebook_urls(rt.manifests) for rt in targets}
+    desired: dict[ObjectRef, tuple[Manifest, Mapping[str, str]]] = {}
+    twice: set[ObjectRef] = set()
+    for rt in targets:
+        for m in rt.manifests:
+            if m.ref in desired:
+                twice.add(m.ref)
+            desired[m.ref] = (m, urls[rt.target])
+    for ref in twice:
+        del desired[ref]
+    verdicts: dict[ObjectRef, Verdict] = {}
+
+    def settle(ref: ObjectRef, obj: Obj) -> bool:
+        found = desired.get(ref)
+        if found is None:
+            return False
+        verdicts[ref] = _judge(found[0], obj, context, found[1])
+        return True
+
+    live = _read_live(cluster, targets, concurrency, settle)
+    return [
+        _target_health(cluster.name, rt, live, verdicts, context, urls[rt.target]) for rt in targets
+    ]
 
 
-def _read(
-    cluster: Cluster, targets: Sequence[RenderedTarget], concurrency: int
-) -> tuple[LiveState, Below]:
+def _read_live(
+    cluster: Cluster, targets: Sequence[RenderedTarget], concurrency: int, settle: Settle
+) -> LiveState:
     pairs = [
         (m.api_version, m.ref)
         for rt in targets
@@ -172,24 +214,25 @@ def _read(
     wanted = {
         k: (None if ns is None or len(ns) > 1 else ns) for k, ns in wanted_kinds(pairs).items()
     }
-    projects = {rt.target.project for rt in targets}
-    selector = selector_for(projects)
-    live = read_live(cluster, wanted, concurrency=concurrency, selector=selector, field_sets=False)
-    namespaces = {rt.namespace for rt in targets if rt.namespace}
-    pipelines = any(m.ref.group == "argoproj.io" for rt in targets for m in rt.manifests)
-    return live, read_below(cluster, namespaces, workflows=pipelines)
+    selector = selector_for({rt.target.project for rt in targets})
+    return read_live(
+        cluster,
+        wanted,
+        concurrency=concurrency,
+        selector=selector,
+        settle=settle,
+        field_sets=False,
+    )
 
 
 def _target_health(
     cluster: str,
     rendered: RenderedTarget,
     live: LiveState,
-    below: Below,
-    workflows: Mapping[ObjectRef, Obj],
-    groups: Mapping[str, Mapping[str, str]],
-    now: datetime,
+    verdicts: Mapping[ObjectRef, Verdict],
+    context: _Context,
+    urls: Mapping[str, str],
 ) -> TargetHealth:
-    urls = notebook_urls(rendered.manifests)
     objects = []
     for manifest in rendered.manifests:
         ref = manifest.ref
@@ -202,43 +245,53 @@ def _target_health(
                 namespace=ref.namespace,
                 name=ref.name,
                 source=manifest.source,
-                verdict=_verdict(manifest, live, below, workflows, groups, now, urls),
+                verdict=_verdict(manifest, live, verdicts, context, urls),
                 api_version=manifest.api_version,
             )
         )
     namespace = rendered.namespace
+    below = context.below
     return TargetHealth(
         environment=rendered.target.environment,
         cluster=rendered.target.cluster,
         project=rendered.target.project,
         objects=tuple(objects),
         events=recent_events(below.events.get(namespace, ())) if namespace else (),
-        usage=group_usage(below.pods.get(namespace, ()), groups) if namespace else (),
+        usage=group_usage(below.pods.get(namespace, ()), context.groups) if namespace else (),
     )
 
 
 def _verdict(
     manifest: Manifest,
     live: LiveState,
-    below: Below,
-    workflows: Mapping[ObjectRef, Obj],
-    groups: Mapping[str, Mapping[str, str]],
-    now: datetime,
+    verdicts: Mapping[ObjectRef, Verdict],
+    context: _Context,
     urls: Mapping[str, str],
 ) -> Verdict:
+    """The verdict given on read, else judged now (an absent object, a Workflow)."""
     ref = manifest.ref
     is_workflow = ref.group == "argoproj.io" and ref.kind == "Workflow"
-    error = below.errors.get("Workflow") if is_workflow else live.error(ref)
+    error = context.below.errors.get("Workflow") if is_workflow else live.error(ref)
     if error is not None:
         return Verdict(Health.UNKNOWN, f"cannot list {ref.kind}: {error}")
-    obj = workflows.get(ref) if is_workflow else live.get(ref)
+    if not is_workflow and live.is_settled(ref):
+        return verdicts[ref]
+    obj = context.workflows.get(ref) if is_workflow else live.get(ref)
+    return _judge(manifest, obj, context, urls)
+
+
+def _judge(
+    manifest: Manifest, obj: Obj | None, context: _Context, urls: Mapping[str, str]
+) -> Verdict:
+    ref = manifest.ref
     ns = ref.namespace
+    below = context.below
     related = Related(
         pods=below.pods_of(ns, ref.name, notebook=ref.kind == "StatefulSet") if obj else (),
         events=below.events.get(ns, ()),
         workflows=below.workflows.get(ns, ()),
-        groups=groups,
-        now=now,
+        groups=context.groups,
+        now=context.now,
         url=urls.get(manifest.source, ""),
     )
     return judge(ref.group, ref.kind, obj, related, run=(ref.group, ref.kind) in ONE_SHOT)
