@@ -201,7 +201,7 @@ def _decide(cluster: Cluster, work: Work, options: ApplyOptions) -> ChangeSetEnt
         return _entry(cluster, work, Action.UNCHANGED)
     body = desired_body(manifest, live)
     if live is None:
-        created = partial(created_diff, body, _id(cluster, work))  # dumped only if read
+        created = partial(_created_diff, manifest, _id(cluster, work))  # made only if read
         if options.dry_run and work.fresh_namespace:
             return _entry(cluster, work, Action.CREATED, diff=created)
         return _Todo(work, None, "", created)  # _check_creations first makes sure the name is free
@@ -255,6 +255,7 @@ def _write(
         result = cluster.server_side_apply(body, force=options.force_conflicts)
     except ClusterError as err:
         return _failure(cluster, work, options, err, reason, diff, dry_run=False)
+    work.manifest.forget_body()  # written: nothing reads it again in this run
     before = (work.live or {}).get("metadata", {}).get("resourceVersion")
     if result.created:
         action = Action.CREATED
@@ -305,6 +306,15 @@ def _replace(cluster: Cluster, work: Work, reason: str, diff: Diff) -> ChangeSet
         return _entry(cluster, work, Action.FAILED, f"deleted to replace, re-create failed: {err}")
     log.info("%s: replaced", _id(cluster, work))
     return _entry(cluster, work, Action.REPLACED, f"immutable field changed: {reason}", diff)
+
+
+def _created_diff(manifest: Manifest, object_id: str) -> str:
+    """The diff of a creation, made from the manifest's text when read.
+
+    A change set may outlive the run and must not keep every created object's parsed body (a
+    cold pass creates them all).
+    """
+    return created_diff(desired_body(manifest, None), object_id)
 
 
 def _id(cluster: Cluster, work: Work) -> str:

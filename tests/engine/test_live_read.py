@@ -67,7 +67,12 @@ def test_unchanged_objects_are_kept_as_stubs_and_changed_ones_whole(
 ) -> None:
     bodies = project_bodies(unique_name)
     rendered = target(unique_name, bodies)
-    ResourceManager({"test-a": cluster}).apply([rendered], ApplyOptions(prune=True))
+    applied = ResourceManager({"test-a": cluster}).apply([rendered], ApplyOptions(prune=True))
+    # Written bodies are dropped; a creation's diff is made again from the manifest's text.
+    assert not any("body" in vars(m) for m in rendered.manifests)
+    quota_created = next(e for e in applied.changes if e.ref.kind == "ResourceQuota")
+    assert quota_created.action is Action.CREATED
+    assert "+kind: ResourceQuota" in quota_created.diff and "requests.cpu" in quota_created.diff
     merge_patch_as(
         cluster, "kubectl-edit", "v1", "ResourceQuota", unique_name, "mofang",
         {"spec": {"hard": {"requests.cpu": "999"}}},
