@@ -199,12 +199,12 @@ def _decide(cluster: Cluster, work: Work, options: ApplyOptions) -> ChangeSetEnt
         return _entry(cluster, work, Action.SKIPPED, RUN_SKIPPED)
     if work.settled:  # the read made the checks below on this very live object
         return _entry(cluster, work, Action.UNCHANGED)
-    body = desired_body(manifest, live)
-    if live is None:
+    if live is None:  # the body is parsed only when it is sent (a cold pass creates all)
         created = partial(_created_diff, manifest, _id(cluster, work))  # made only if read
         if options.dry_run and work.fresh_namespace:
             return _entry(cluster, work, Action.CREATED, diff=created)
         return _Todo(work, None, "", created)  # _check_creations first makes sure the name is free
+    body = desired_body(manifest, live)
     if reason := foreign_reason(live, *owner_labels(manifest, work.target)):
         return _entry(cluster, work, Action.FAILED, reason)
     comparison = compare_owned(body, live)

@@ -14,7 +14,12 @@ import pytest
 from mofang_gitops.engine import ApplyOptions, ResourceManager
 from mofang_gitops.engine.applying import unchanged_on_read
 from mofang_gitops.engine.changesets import Action
-from mofang_gitops.engine.livestate import SELECTOR, read_live, wanted_kinds
+from mofang_gitops.engine.livestate import (
+    MAX_SELECTED_PROJECTS,
+    SELECTOR,
+    read_live,
+    wanted_kinds,
+)
 from mofang_gitops.k8s.cluster import Cluster
 from mofang_gitops.manifests import ObjectRef
 from tests.engine.builders import labels, manifest, merge_patch_as, project_bodies, target
@@ -132,3 +137,20 @@ def test_a_reader_of_status_gets_objects_without_field_sets(
     assert whole["metadata"]["managedFields"]
     assert "managedFields" not in trimmed["metadata"]
     assert trimmed["data"] == whole["data"] == {"key": "cm"}
+
+
+def test_planning_creations_for_many_projects_parses_no_body(
+    cluster: Cluster, unique_name: str
+) -> None:
+    # Past MAX_SELECTED_PROJECTS the selector needs no labels, and a creation's body is parsed
+    # only when sent: a cold pass must not hold every desired body at once.
+    targets = [
+        target(
+            f"{unique_name}-{i}", [_config_map(f"{unique_name}-{i}", "cm", f"{unique_name}-{i}")]
+        )
+        for i in range(MAX_SELECTED_PROJECTS + 1)
+    ]
+    planned = ResourceManager({"test-a": cluster}).plan(targets)
+    assert planned.summary()["created"] == len(targets)
+    assert not any("body" in vars(m) for t in targets for m in t.manifests)
+    assert "+kind: ConfigMap" in planned.changes[0].diff
