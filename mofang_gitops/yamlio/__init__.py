@@ -30,6 +30,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import yaml
@@ -119,12 +120,27 @@ class YAMLFileError(Exception):
 
 @dataclass(frozen=True)
 class Document:
-    """One YAML document of a file: plain data plus the position of every value in it."""
+    """One YAML document of a file: plain data, and where each value is when asked."""
 
     path: str
     index: int
     data: Any
-    positions: Mapping[FieldPath, tuple[int, int]] = field(repr=False)
+    text: str = field(repr=False, compare=False)
+    """The whole file (shared by its documents): positions are found again from it."""
+
+    @cached_property
+    def positions(self) -> Mapping[FieldPath, tuple[int, int]]:
+        """The position of every value, composed again from ``text`` on first use.
+
+        A position per value cost more than the value itself and is read only to report an
+        error: the controller keeps every project's documents between passes, and kept their
+        positions too (docs/decisions.md, "Controller memory"). ``text`` already passed every
+        check of ``load_documents``, so composing it again gives the same nodes.
+        """
+        node = list(yaml.compose_all(self.text, Loader=_SpecLoader))[self.index]
+        builder = _Builder(self.path, positions=True)
+        builder.build(node, ())
+        return builder.positions
 
     def locate(self, field_path: Sequence[str | int] = ()) -> Location:
         """Return the position of a field, or of its closest ancestor that exists."""
@@ -173,9 +189,8 @@ def load_documents(path: str, content: bytes, max_bytes: int = MAX_FILE_BYTES) -
     for index, node in enumerate(nodes):
         if node is None:
             continue
-        builder = _Builder(path)
-        data = builder.build(node, ())
-        documents.append(Document(path, index, data, builder.positions))
+        data = _Builder(path).build(node, ())
+        documents.append(Document(path, index, data, text))
     return documents
 
 
@@ -210,9 +225,11 @@ def _refuse_yaml11_breaks(path: str, text: str) -> None:
 class _Builder:
     """Turns composed nodes into plain data, refusing what a spec has no business containing."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, positions: bool = False) -> None:
         self.path = path
+        self.record = positions
         self.positions: dict[FieldPath, tuple[int, int]] = {}
+        """Filled only when asked (``Document.positions``)."""
         self.seen: set[int] = set()
 
     def fail(self, node: yaml.Node, message: str, hint: str = "") -> YAMLFileError:
@@ -234,7 +251,8 @@ class _Builder:
             raise self.fail(node, f"values are nested more than {MAX_DEPTH} levels deep")
         if len(self.seen) > MAX_NODES:
             raise self.fail(node, f"document has more than {MAX_NODES} values", "split the file")
-        self.positions[at] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if self.record:
+            self.positions[at] = (node.start_mark.line + 1, node.start_mark.column + 1)
         if node.tag not in _STANDARD_TAGS:
             raise self.fail(node, f"YAML tag {node.tag!r} is not allowed", "remove the tag")
         if isinstance(node, yaml.MappingNode):
@@ -249,6 +267,7 @@ class _Builder:
 
     def build_mapping(self, node: yaml.MappingNode, at: FieldPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
+        lines: dict[str, int] = {}
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
                 raise self.fail(key_node, "YAML merge keys (<<) are not allowed", "write keys out")
@@ -256,12 +275,13 @@ class _Builder:
                 raise self.fail(key_node, "mapping keys must be plain strings")
             key = str(key_node.value)
             if key in result:
-                first = self.positions.get((*at, key), (0, 0))[0]
+                first = lines[key]
                 raise self.fail(
                     key_node,
                     f"duplicate key {key!r} (first defined on line {first})",
                     "keep one of them",
                 )
+            lines[key] = value_node.start_mark.line + 1
             result[key] = self.build(value_node, (*at, key))
         return result
 

@@ -28,10 +28,10 @@ def _with_full_resolver(path: str, content: bytes) -> list[yamlio.Document] | st
         for index, node in enumerate(nodes):
             if node is None:
                 continue
-            builder = yamlio._Builder(path)
-            documents.append(
-                yamlio.Document(path, index, builder.build(node, ()), builder.positions)
-            )
+            builder = yamlio._Builder(path, positions=True)
+            document = yamlio.Document(path, index, builder.build(node, ()), text)
+            document.__dict__["positions"] = builder.positions  # as composed here
+            documents.append(document)
     except yamlio.YAMLFileError as e:
         return f"{e.location}: {e.message} ({e.hint})"
     except yaml.YAMLError as e:
