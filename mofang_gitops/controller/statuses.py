@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from mofang_gitops.health import Health, TargetHealth, worst
+from mofang_gitops.health import Health, ObjectHealth, TargetHealth, worst
 from mofang_gitops.manifests import Target
 
 MAX_PROBLEMS = 20
@@ -90,8 +90,10 @@ class StatusBoard:
     _targets: dict[Target, TargetStatus] = field(default_factory=dict)
     _facts: dict[str, Any] = field(default_factory=dict)
     _health: dict[Target, dict[str, Any]] = field(default_factory=dict)
-    _objects: dict[Target, list[dict[str, Any]]] = field(default_factory=dict)
-    """Every object's full health (pods, runs, quota) per target, for the web pages."""
+    _objects: dict[Target, tuple[ObjectHealth, ...]] = field(default_factory=dict)
+    """Every object's full health (pods, runs, quota) per target, for the web pages; kept as
+    the read's own (immutable) models, shared with the loop's memory, and turned into JSON
+    only for the project a page shows (JSON of every object doubled what health costs)."""
     _around: dict[Target, dict[str, Any]] = field(default_factory=dict)
     """Per target: recent Events and requests per resource group, for the web pages."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -106,7 +108,7 @@ class StatusBoard:
         target = Target(health.environment, health.cluster, health.project)
         with self._lock:
             self._health[target] = health_summary(health)
-            self._objects[target] = [o.as_dict() for o in health.objects]
+            self._objects[target] = health.objects
             self._around[target] = {
                 "events": [e.as_dict() for e in health.events],
                 "usage": {u.group: dict(u.requests) for u in health.usage},
@@ -142,7 +144,8 @@ class StatusBoard:
     def objects(self, project: str) -> dict[Target, list[dict[str, Any]]]:
         """The full health of every object of ``project``, per target (JSON data, copied)."""
         with self._lock:
-            return {t: list(o) for t, o in sorted(self._objects.items()) if t.project == project}
+            found = sorted((t, o) for t, o in self._objects.items() if t.project == project)
+        return {t: [o.as_dict() for o in objects] for t, objects in found}
 
     def around(self) -> dict[Target, dict[str, Any]]:
         """Per target: its recent Events and its pods' requests per resource group (copied)."""
