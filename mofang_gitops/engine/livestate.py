@@ -15,6 +15,7 @@ whole was what a controller pass peaked on (docs/decisions.md, "Controller memor
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from mofang_gitops.errors import ClusterError
 from mofang_gitops.k8s.cluster import Cluster
 from mofang_gitops.manifests import (
     ANNOTATION_CREATED_BY,
+    LABEL_ENVIRONMENT,
     LABEL_MANAGED_BY,
     LABEL_PROJECT,
     MANAGER,
@@ -71,38 +73,53 @@ class LiveState:
         return ref in self.settled
 
     def add(
-        self, items: Iterable[dict[str, Any]], stubs: Mapping[ObjectRef, dict[str, Any]] = {}
+        self, items: Iterable[dict[str, Any]], settled: Mapping[ObjectRef, dict[str, Any]] = {}
     ) -> None:
-        """Index listed objects by reference; those in ``stubs`` (by identity) are settled.
+        """Index listed objects by reference, and the settled ones' kept forms.
 
         When a kind is listed in two API versions the last listing wins, settled or not.
         """
         for item in items:
             ref = ObjectRef.from_object(item)
             self.objects[ref] = item
-            if stubs.get(ref) is item:
-                self.settled.add(ref)
-            else:
-                self.settled.discard(ref)
+            self.settled.discard(ref)
+        for ref, kept in settled.items():
+            self.objects[ref] = kept
+            self.settled.add(ref)
 
 
-_STUB_METADATA = ("name", "namespace", "uid", "resourceVersion", "labels")
+_OWNERSHIP_LABELS = (LABEL_MANAGED_BY, LABEL_PROJECT, LABEL_ENVIRONMENT)
+"""The labels read of a settled object (``ownership.foreign_reason``, ``pruning.is_ours``)."""
 
 
 def stub(obj: dict[str, Any]) -> dict[str, Any]:
-    """What is kept of a settled object: identity, labels, uid and our creation marker.
+    """What the engine keeps of a settled object: name, uid, ownership labels, our marker.
 
-    Enough for everything read of it after the decision: ownership (labels), a Namespace's
-    creation marker (``ownership.desired_body``, prune) and a prune's uid precondition.
+    Enough for everything read of it after the decision: ownership (three labels), a
+    Namespace's creation marker (``ownership.desired_body``, prune) and a prune's uid
+    precondition. Label values repeat across a project's objects, so they are interned.
     """
     meta = obj.get("metadata", {})
-    kept = {
-        k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "labels") if k in meta
+    kept: dict[str, Any] = {k: meta[k] for k in ("name", "namespace", "uid") if k in meta}
+    labels = meta.get("labels") or {}
+    kept["labels"] = {
+        k: sys.intern(v) for k in _OWNERSHIP_LABELS if isinstance(v := labels.get(k), str)
     }
     marker = (meta.get("annotations") or {}).get(ANNOTATION_CREATED_BY)
     if marker is not None:
         kept["annotations"] = {ANNOTATION_CREATED_BY: marker}
     return {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"), "metadata": kept}
+
+
+_JUDGED: dict[str, Any] = {}
+
+
+def no_stub(obj: dict[str, Any]) -> dict[str, Any]:
+    """What a reader keeps of a settled object it never reads again (health: its verdict).
+
+    One shared empty mapping stands for every such object (never written).
+    """
+    return _JUDGED
 
 
 def compact_fields(obj: dict[str, Any], *, keep: bool) -> None:
@@ -185,14 +202,16 @@ def read_live(
     concurrency: int = 8,
     selector: str = SELECTOR,
     settle: Settle | None = None,
+    settled_form: Callable[[dict[str, Any]], dict[str, Any]] = stub,
     field_sets: bool = True,
     page_size: int = PAGE_SIZE,
 ) -> LiveState:
     """LIST every wanted kind once (concurrently, page by page) with our label selector.
 
-    ``settle`` is asked about each object as its page arrives (in the listing thread); a
-    settled object is kept only as its ``stub``. Without ``field_sets`` the objects' managed
-    fields are dropped as they arrive (a reader that judges status never reads them).
+    ``settle`` is asked about each object as its page arrives (in the listing thread); of a
+    settled object only its ``settled_form`` is kept (the engine's ``stub`` by default).
+    Without ``field_sets`` the objects' managed fields are dropped as they arrive (a reader
+    that judges status never reads them).
 
     Raises:
         ClusterError: only when the cluster gave no answer (status 0); other failures are kept
@@ -209,10 +228,10 @@ def read_live(
             for item in page:
                 ref = ObjectRef.from_object(item)
                 if settle is not None and settle(ref, item):
-                    item = stubs[ref] = stub(item)
+                    stubs[ref] = settled_form(item)
                 else:
                     compact_fields(item, keep=field_sets)
-                kept.append(item)
+                    kept.append(item)
             return kept
 
         try:

@@ -22,6 +22,7 @@ from mofang_gitops.engine.livestate import (
     Settle,
     check_reachable,
     drop_field_sets,
+    no_stub,
     read_live,
     selector_for,
     wanted_kinds,
@@ -221,6 +222,7 @@ def _read_live(
         concurrency=concurrency,
         selector=selector,
         settle=settle,
+        settled_form=no_stub,
         field_sets=False,
     )
 

@@ -550,19 +550,13 @@ class _PagedList:
         """Only objects in these namespaces are kept (a cluster-wide LIST filtered here)."""
 
     def read(self, path: str) -> ObjectList:
-        """Every page of ``path``; read again unpaged if the server expired the continuation.
+        """Every page of ``path``.
 
-        A continuation token lives only as long as the server keeps its snapshot (HTTP 410
-        once it is compacted away): the pages read so far are then dropped and the kind is
-        listed again in one request, which needs no token.
+        A continuation the server no longer honours (410: its snapshot was compacted away)
+        fails the read like any other error; the caller's next pass lists again. Starting over
+        here would mean un-doing what ``keep`` already did with the earlier pages.
         """
-        try:
-            return self._pages(path, self.page_size)
-        except ClusterError as err:
-            if err.status != 410 or self.page_size <= 0:
-                raise
-            log.info("%s:%s: list continuation expired, listing again", self.cluster.name, path)
-            return self._pages(path, 0)
+        return self._pages(path, self.page_size)
 
     def _pages(self, path: str, page_size: int) -> ObjectList:
         kept: ObjectList = []

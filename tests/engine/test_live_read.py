@@ -25,6 +25,7 @@ from mofang_gitops.manifests import ObjectRef
 from tests.engine.builders import labels, manifest, merge_patch_as, project_bodies, target
 
 pytestmark = pytest.mark.cluster
+OWNERSHIP = ("app.kubernetes.io/managed-by", "mofang.io/project", "mofang.io/environment")
 
 
 def _config_map(namespace: str, name: str, project: str) -> dict[str, Any]:
@@ -99,7 +100,8 @@ def test_unchanged_objects_are_kept_as_stubs_and_changed_ones_whole(
         kept = state.objects[ref]
         assert set(kept) == {"apiVersion", "kind", "metadata"}, ref
         assert "managedFields" not in kept["metadata"] and kept["metadata"]["uid"]
-        assert by_ref[ref].body["metadata"]["labels"].items() <= kept["metadata"]["labels"].items()
+        wanted = by_ref[ref].body["metadata"]["labels"]
+        assert kept["metadata"]["labels"] == {k: wanted[k] for k in OWNERSHIP}
     namespace = state.objects[ObjectRef("", "Namespace", "", unique_name)]
     assert namespace["metadata"]["annotations"] == {"mofang.io/created-by": "mofang-gitops"}
 
