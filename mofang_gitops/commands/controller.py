@@ -16,7 +16,7 @@ import ssl
 from pathlib import Path
 from types import FrameType
 
-from mofang_gitops.controller.applier import ConfigMapState, EngineApplier
+from mofang_gitops.controller.applier import PAGE_SIZE, ConfigMapState, EngineApplier
 from mofang_gitops.controller.events import EventRecorder, HealthEventRecorder
 from mofang_gitops.controller.http import ControllerServer
 from mofang_gitops.controller.leader import LeaderElector, LeaseOptions
@@ -217,6 +217,7 @@ def run(args: argparse.Namespace) -> int:
         {t.target.cluster: applier.cluster_of(t.target) for t in targets},
         targets,
         controller.resource_groups,
+        page_size=PAGE_SIZE,
     )
     if not args.no_events:
         controller.on_result = EventRecorder(applier.cluster_of, controller.namespaces).record

@@ -40,6 +40,13 @@ from mofang_gitops.manifests import (
 log = logging.getLogger(__name__)
 
 STATE_CONFIGMAP = "mofang-controller-state"
+PAGE_SIZE = 500
+"""Objects per LIST page of the controller's reads (engine and health), client-go's default.
+
+The CLI lists a kind in one request up to 5,000 objects (DESIGN: one LIST per kind); a
+long-running controller pays a few more requests per pass to hold a tenth as much at once: at
+1,000 projects its peak RSS was 407 MB with pages of 500 against 546 MB with 5,000 (issue 19,
+benchmarks/README.md)."""
 
 
 class EngineApplier:
@@ -94,6 +101,7 @@ class EngineApplier:
         for rendered in targets:
             self._contexts[rendered.target.cluster] = rendered.kube_context
             self.cluster(rendered.target.cluster, rendered.kube_context)
+        options = replace(options, page_size=PAGE_SIZE)
         if self.may_write is not None:
             options = replace(options, may_write=self.may_write)
         return ResourceManager(dict(self._clusters)).apply(list(targets), options)

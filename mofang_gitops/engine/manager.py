@@ -35,6 +35,7 @@ from mofang_gitops.engine.inventory import (
 )
 from mofang_gitops.engine.livestate import (
     MAX_SELECTED_PROJECTS,
+    PAGE_SIZE,
     LiveState,
     Settle,
     check_reachable,
@@ -203,6 +204,7 @@ class _ClusterRun:
             concurrency=concurrency,
             selector=selector,
             settle=self._settle(),
+            page_size=self.options.page_size or PAGE_SIZE,
         )
         found = find_inventories(self.live.objects.values())
         for rt in self.targets:
@@ -217,7 +219,13 @@ class _ClusterRun:
             if not _covered(covered, e.api_version, e.ref)
         ]
         if extra:
-            read_live(self.cluster, wanted_kinds(extra), into=self.live, selector=selector)
+            read_live(
+                self.cluster,
+                wanted_kinds(extra),
+                into=self.live,
+                selector=selector,
+                page_size=self.options.page_size or PAGE_SIZE,
+            )
         every = pairs + [
             (e.api_version, e.ref) for inv in self.inventories.values() for e in inv.entries
         ]

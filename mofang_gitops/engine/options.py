@@ -26,6 +26,9 @@ class ApplyOptions:
     force_conflicts: bool = True
     """Take fields back from other managers (git wins); False reports the conflict instead."""
     concurrency: int = 8
+    page_size: int | None = None
+    """Objects per LIST page of the live read (None: ``livestate.PAGE_SIZE``, one request per
+    kind up to 5,000 objects); the controller reads smaller pages to hold less at once."""
     may_write: Callable[[], bool] | None = None
     """Asked before every batch of writes (the controller: "do we still hold the lease?");
     False leaves the rest unwritten (``applying.NOT_WRITTEN``)."""

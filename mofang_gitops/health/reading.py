@@ -74,7 +74,9 @@ def _by_namespace(items: list[Obj]) -> dict[str, list[Obj]]:
     return out
 
 
-def read_below(cluster: Cluster, namespaces: set[str], *, workflows: bool) -> Below:
+def read_below(
+    cluster: Cluster, namespaces: set[str], *, workflows: bool, page_size: int = PAGE_SIZE
+) -> Below:
     """LIST Pods, Events (and Workflows) of ``namespaces`` once each, concurrently."""
     wanted: list[tuple[str, str, str]] = [("v1", "Pod", JOB_LABEL), ("v1", "Event", "")]
     if workflows:
@@ -84,7 +86,7 @@ def read_below(cluster: Cluster, namespaces: set[str], *, workflows: bool) -> Be
         api_version, kind, selector = item
         try:
             found = cluster.list(
-                api_version, kind, namespaces, selector, page_size=PAGE_SIZE, keep=drop_field_sets
+                api_version, kind, namespaces, selector, page_size=page_size, keep=drop_field_sets
             )
             return kind, found
         except ClusterError as err:
@@ -129,13 +131,14 @@ def read_health(
     *,
     now: datetime | None = None,
     concurrency: int = 8,
+    page_size: int = PAGE_SIZE,
 ) -> list[TargetHealth]:
     """Health of every object of ``targets`` (all on ``cluster``); unreachable: one error each."""
     now = now or datetime.now(UTC)
     try:
         check_reachable(cluster)
         with gc_paused():  # millions of acyclic dicts: full collections would rescan them all
-            return _judged(cluster, targets, groups, now, concurrency)
+            return _judged(cluster, targets, groups, now, concurrency, page_size)
     except ClusterError as err:
         log.error("%s: cannot read health: %s", cluster.name, err)
         return [
@@ -166,6 +169,7 @@ def _judged(
     groups: Mapping[str, Mapping[str, str]],
     now: datetime,
     concurrency: int,
+    page_size: int,
 ) -> list[TargetHealth]:
     """Read what is below first, then judge each live object as its LIST page arrives.
 
@@ -175,7 +179,7 @@ def _judged(
     """
     namespaces = {rt.namespace for rt in targets if rt.namespace}
     pipelines = any(m.ref.group == "argoproj.io" for rt in targets for m in rt.manifests)
-    below = read_below(cluster, namespaces, workflows=pipelines)
+    below = read_below(cluster, namespaces, workflows=pipelines, page_size=page_size)
     workflows = {ObjectRef.from_object(w): w for ws in below.workflows.values() for w in ws}
     context = _Context(below, workflows, groups, now)
     urls = {rt.target: notebook_urls(rt.manifests) for rt in targets}
@@ -197,14 +201,18 @@ def _judged(
         verdicts[ref] = _judge(found[0], obj, context, found[1])
         return True
 
-    live = _read_live(cluster, targets, concurrency, settle)
+    live = _read_live(cluster, targets, concurrency, settle, page_size)
     return [
         _target_health(cluster.name, rt, live, verdicts, context, urls[rt.target]) for rt in targets
     ]
 
 
 def _read_live(
-    cluster: Cluster, targets: Sequence[RenderedTarget], concurrency: int, settle: Settle
+    cluster: Cluster,
+    targets: Sequence[RenderedTarget],
+    concurrency: int,
+    settle: Settle,
+    page_size: int,
 ) -> LiveState:
     pairs = [
         (m.api_version, m.ref)
@@ -224,6 +232,7 @@ def _read_live(
         settle=settle,
         settled_form=no_stub,
         field_sets=False,
+        page_size=page_size,
     )
 
 
@@ -310,6 +319,7 @@ def read_clusters(
     groups: Mapping[str, Mapping[str, str]],
     *,
     now: datetime | None = None,
+    page_size: int = PAGE_SIZE,
 ) -> list[TargetHealth]:
     """Health of every target on its cluster, clusters read in parallel, in target order."""
     by_cluster: dict[str, list[RenderedTarget]] = {}
@@ -331,7 +341,7 @@ def read_clusters(
                 )
                 for rt in by_cluster[name]
             ]
-        return read_health(cluster, by_cluster[name], groups, now=now)
+        return read_health(cluster, by_cluster[name], groups, now=now, page_size=page_size)
 
     with ThreadPoolExecutor(max_workers=len(by_cluster)) as pool:
         results = [t for ts in pool.map(one, sorted(by_cluster)) for t in ts]

@@ -109,6 +109,12 @@ def test_unchanged_objects_are_kept_as_stubs_and_changed_ones_whole(
     plan = ResourceManager({"test-a": cluster}).plan([rendered])
     assert [(e.ref, e.action) for e in plan.changes] == [(quota, Action.CONFIGURED)]
     assert "drift by kubectl-edit" in plan.changes[0].reason
+    # In pages of two (as the controller reads, smaller), the same plan in more requests.
+    kinds = len(wanted) + 1  # the inventories' ConfigMaps
+    cluster.stats.reset()
+    paged = ResourceManager({"test-a": cluster}).plan([rendered], ApplyOptions(page_size=2))
+    assert [(e.ref, e.action) for e in paged.changes] == [(quota, Action.CONFIGURED)]
+    assert cluster.stats.by_verb()["list"] > kinds
 
 
 def test_an_object_of_another_project_or_a_run_is_never_settled(
