@@ -46,15 +46,23 @@ def test_status_lists_health_per_kind_and_the_reasons_of_what_is_not_healthy() -
     assert health["problems"][0] == problem
 
 
-def test_metrics_count_objects_by_health_per_target_kind_and_in_total() -> None:
+def test_metrics_count_objects_by_health_per_target_per_kind_and_in_total() -> None:
     metrics = ControllerMetrics()
     metrics.set_health([HEALTH])
     text = metrics.render().decode()
     assert (
         'mofang_health_objects{cluster="central",environment="prod",health="Degraded",'
-        'kind="PyTorchJob",project="vision"} 1.0' in text
+        'project="vision"} 1.0' in text
+    )
+    assert 'mofang_health_objects_by_kind{health="Degraded",kind="PyTorchJob"} 1.0' in text
+    assert 'mofang_health_objects_by_kind{health="Progressing",kind="StatefulSet"} 1.0' in text
+    # One series per target and health: no kind on the per-project gauge (cardinality).
+    assert not any(
+        line.startswith("mofang_health_objects{") and "kind=" in line for line in text.splitlines()
     )
     assert 'mofang_health_objects_total{health="Degraded"} 1.0' in text
     assert 'mofang_health_objects_total{health="Missing"} 0.0' in text
     metrics.set_health([])  # a target gone from git leaves no stale series
     assert 'health_objects{cluster="central"' not in metrics.render().decode()
+    assert "mofang_health_objects_by_kind{" not in metrics.render().decode()
+
