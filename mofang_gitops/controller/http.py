@@ -153,7 +153,7 @@ class ControllerServer:
             page = self.site.get(path, query, _headers(environ))
             return self._page(start, page.status, page)
         if path == "/status":
-            return _json(start, 200, self.controller.board.snapshot())
+            return _reply(start, 200, self.controller.board.encoded() + b"\n")
         return _reply(start, 200, self.controller.metrics.render(), CONTENT_TYPE)
 
     @staticmethod

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from mofang_gitops.controller.metrics import ControllerMetrics
 from mofang_gitops.controller.statuses import StatusBoard, SyncState, TargetStatus
 from mofang_gitops.health import Health, ObjectHealth, TargetHealth, Verdict
@@ -66,3 +68,25 @@ def test_metrics_count_objects_by_health_per_target_per_kind_and_in_total() -> N
     assert 'health_objects{cluster="central"' not in metrics.render().decode()
     assert "mofang_health_objects_by_kind{" not in metrics.render().decode()
 
+
+def test_status_json_is_the_snapshot_and_follows_every_change() -> None:
+    """``/status`` is served from per-target JSON made once per change: never a stale entry."""
+    board = StatusBoard()
+    assert json.loads(board.encoded()) == board.snapshot() == {"targets": []}
+    vision, nlp = Target("prod", "central", "vision"), Target("prod", "central", "nlp")
+    board.set_fact("revision", "abc")
+    board.put(TargetStatus(vision, SyncState.SYNCED, "abc"))
+    board.put(TargetStatus(nlp, SyncState.FAILED, "abc", 'a "quoted" error\n<b>'))
+    first = board.encoded()
+    assert json.loads(first) == board.snapshot()
+    assert [t["project"] for t in json.loads(first)["targets"]] == ["nlp", "vision"]
+    board.put_health(HEALTH)  # vision's entry changes; nlp's is reused
+    assert json.loads(board.encoded()) == board.snapshot()
+    assert json.loads(board.encoded())["targets"][1]["health"]["health"] == "Degraded"
+    board.put(TargetStatus(nlp, SyncState.SYNCED, "def"))
+    board.set_fact("revision", "def")
+    assert json.loads(board.encoded()) == board.snapshot()
+    assert json.loads(board.encoded())["targets"][0]["state"] == "Synced"
+    board.forget_except({vision})
+    assert [t["project"] for t in json.loads(board.encoded())["targets"]] == ["vision"]
+    assert json.loads(board.encoded()) == board.snapshot()
