@@ -162,6 +162,11 @@ def queue(obj: Obj, related: Related) -> Verdict:
     return Verdict(Health.UNKNOWN, "no state: no Volcano controller reports on it", phase=state)
 
 
+PRESENT = Verdict(Health.HEALTHY, "present")
+"""One verdict for every object without status: most objects, and kept per object between
+passes by the controller (a verdict each was 3.5 MB at 1,000 projects)."""
+
+
 def present(obj: Obj, related: Related) -> Verdict:
     """Configuration without status (RBAC, Services, templates): healthy once it exists."""
-    return Verdict(Health.HEALTHY, "present")
+    return PRESENT

@@ -346,7 +346,7 @@ def build_model(doc: Document, expected: str, problems: list[Problem]) -> Loaded
     except ValidationError as e:
         problems.extend(_pydantic_problems(e, doc, subject, model_cls))
         return None
-    return Loaded(model, doc)
+    return Loaded(model, doc.without_data())
 
 
 def _pydantic_problems(

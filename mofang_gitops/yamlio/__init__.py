@@ -29,7 +29,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -141,6 +141,14 @@ class Document:
         builder = _Builder(self.path, positions=True)
         builder.build(node, ())
         return builder.positions
+
+    def without_data(self) -> Document:
+        """This document without its parsed data: what a loaded spec keeps to locate errors.
+
+        The spec's model holds the values; the plain mappings and lists of every file, kept
+        beside it by the controller between passes, were about 10 MB at 1,000 projects.
+        """
+        return replace(self, data=None)
 
     def locate(self, field_path: Sequence[str | int] = ()) -> Location:
         """Return the position of a field, or of its closest ancestor that exists."""

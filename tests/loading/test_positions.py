@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from mofang_gitops.errors import Location
+from mofang_gitops.errors import Location, Problem
+from mofang_gitops.sources.loading import build_model
 from mofang_gitops.yamlio import YAMLFileError, load_documents
 
 
@@ -28,3 +29,18 @@ def test_a_duplicate_key_still_names_the_line_of_the_first() -> None:
         load_documents("g.yaml", b"a: 1\nb: 2\na: 3\n")
     assert str(raised.value.location) == "g.yaml:3:1"
     assert raised.value.message == "duplicate key 'a' (first defined on line 1)"
+
+
+def test_a_loaded_spec_keeps_its_model_and_text_but_not_the_plain_data() -> None:
+    """The model holds the values; the document only what locating an error needs."""
+    (doc,) = load_documents(
+        "projects/vision/project.yaml",
+        b"apiVersion: mofang.io/v1alpha1\nkind: Project\nmetadata:\n  name: vision\nspec:\n"
+        b"  owners: [alice]\n  environments: [prod]\n  resourceGroups: [cpu-general]\n",
+    )
+    problems: list[Problem] = []
+    loaded = build_model(doc, "Project", problems)
+    assert loaded is not None, problems
+    assert loaded.doc.data is None and doc.data["kind"] == "Project"
+    assert loaded.model.metadata.name == "vision"
+    assert loaded.locate("metadata", "name") == Location("projects/vision/project.yaml", 4, 9)
