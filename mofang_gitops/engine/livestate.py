@@ -29,7 +29,9 @@ from mofang_gitops.manifests import (
     LABEL_MANAGED_BY,
     LABEL_PROJECT,
     MANAGER,
+    Manifest,
     ObjectRef,
+    RenderedTarget,
     api_group,
 )
 
@@ -157,6 +159,27 @@ def share_leaves(fields: dict[str, Any]) -> None:
                 share_leaves(value)
             else:
                 fields[key] = LEAF
+
+
+def desired_once(
+    targets: Iterable[RenderedTarget],
+) -> dict[ObjectRef, tuple[RenderedTarget, Manifest]]:
+    """Each object rendered by exactly one target, with that target and its manifest.
+
+    What a read may decide as each object's page arrives (settle it, judge it): an object
+    desired twice is left for whoever reads it whole (which target wins is the apply's
+    business, and its failure's).
+    """
+    desired: dict[ObjectRef, tuple[RenderedTarget, Manifest]] = {}
+    twice: set[ObjectRef] = set()
+    for rt in targets:
+        for m in rt.manifests:
+            if m.ref in desired:
+                twice.add(m.ref)
+            desired[m.ref] = (rt, m)
+    for ref in twice:
+        del desired[ref]
+    return desired
 
 
 def wanted_kinds(refs: Iterable[tuple[str, ObjectRef]]) -> dict[KindKey, set[str] | None]:

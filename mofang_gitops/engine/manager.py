@@ -39,6 +39,7 @@ from mofang_gitops.engine.livestate import (
     LiveState,
     Settle,
     check_reachable,
+    desired_once,
     read_by_name,
     read_live,
     selector_for,
@@ -56,7 +57,6 @@ from mofang_gitops.k8s.retrying import RetryPolicy
 from mofang_gitops.manifests import (
     LABEL_PROJECT,
     SYSTEM_NAMESPACE,
-    Manifest,
     ObjectRef,
     RenderedTarget,
     Target,
@@ -238,19 +238,11 @@ class _ClusterRun:
         business (and its failure's), not the read's. A settled object's parsed desired body
         is dropped as well (it is parsed again only if something reads it after the run).
         """
-        desired: dict[ObjectRef, tuple[Target, Manifest]] = {}
-        twice: set[ObjectRef] = set()
-        for rt in self.targets:
-            for m in rt.manifests:
-                if m.ref in desired:
-                    twice.add(m.ref)
-                desired[m.ref] = (rt.target, m)
-        for ref in twice:
-            del desired[ref]
+        desired = desired_once(self.targets)
 
         def settle(ref: ObjectRef, live: dict[str, Any]) -> bool:
             found = desired.get(ref)
-            if found is None or not unchanged_on_read(found[0], found[1], live):
+            if found is None or not unchanged_on_read(found[0].target, found[1], live):
                 return False
             found[1].forget_body()  # decided: this run reads it no more
             return True

@@ -21,6 +21,7 @@ from mofang_gitops.engine.livestate import (
     LiveState,
     Settle,
     check_reachable,
+    desired_once,
     drop_field_sets,
     no_stub,
     read_live,
@@ -183,22 +184,15 @@ def _judged(
     workflows = {ObjectRef.from_object(w): w for ws in below.workflows.values() for w in ws}
     context = _Context(below, workflows, groups, now)
     urls = {rt.target: notebook_urls(rt.manifests) for rt in targets}
-    desired: dict[ObjectRef, tuple[Manifest, Mapping[str, str]]] = {}
-    twice: set[ObjectRef] = set()
-    for rt in targets:
-        for m in rt.manifests:
-            if m.ref in desired:
-                twice.add(m.ref)
-            desired[m.ref] = (m, urls[rt.target])
-    for ref in twice:
-        del desired[ref]
+    desired = desired_once(targets)
     verdicts: dict[ObjectRef, Verdict] = {}
 
     def settle(ref: ObjectRef, obj: Obj) -> bool:
         found = desired.get(ref)
         if found is None:
             return False
-        verdicts[ref] = _judge(found[0], obj, context, found[1])
+        rt, manifest = found
+        verdicts[ref] = _judge(manifest, obj, context, urls[rt.target])
         return True
 
     live = _read_live(cluster, targets, concurrency, settle, page_size)
