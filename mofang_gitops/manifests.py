@@ -31,7 +31,7 @@ def api_group(api_version: str) -> str:
     return api_version.rsplit("/", 1)[0] if "/" in api_version else ""
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, slots=True, order=True)
 class ObjectRef:
     """Identity of a Kubernetes object: API group, kind, namespace ('' if cluster-scoped), name."""
 
@@ -57,7 +57,7 @@ class ObjectRef:
         )
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, slots=True, order=True)
 class Target:
     """One output set: the objects of one project in one environment on one cluster."""
 

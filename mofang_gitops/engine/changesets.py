@@ -33,7 +33,7 @@ CHANGES = frozenset({Action.CREATED, Action.CONFIGURED, Action.REPLACED, Action.
 """Actions that change (or would change) the cluster."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChangeSetEntry:
     """The outcome for one object on one cluster."""
 

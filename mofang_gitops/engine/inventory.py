@@ -34,7 +34,7 @@ LABEL_INVENTORY = "mofang.io/inventory"
 _OBJECTS_KEY = "objects"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class InventoryEntry:
     """One applied object: its reference and the API version it was applied with."""
 
