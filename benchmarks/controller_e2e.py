@@ -237,6 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not wait_until(applied, timeout=600, every=0.05):
                 raise SystemExit(f"push {push}: {project} not Synced at {sha[:12]}")
             latencies.append(time.monotonic() - pushed)
+            # ``finished`` tells passes apart: two webhook passes can be alike in every figure.
             wait_until(lambda: get_json(status_url).get("lastPass") != before, timeout=600)  # noqa: B023
             passes.append(get_json(status_url).get("lastPass"))
         results["push_to_applied_seconds"] = latencies

@@ -70,6 +70,7 @@ def test_steady_full_pass_renders_nothing_and_reads_each_kind_once(setup):
     assert steady["projectsRendered"] == 0 and steady["projectsValidated"] == 0
     assert steady["targetsHealthRead"] == 2  # the interval's pass reads every target
     assert steady["targetsPlanned"] == 2  # every target still compared with the cluster
+    assert steady["finished"] >= first["finished"] and steady != first
     counts = stats.by_verb()
     assert stats.writes == 0 and stats.dry_runs == 0, counts
     kinds = {
