@@ -3,9 +3,9 @@
 DESIGN.md section 10. Generates a synthetic platform (benchmarks/generate.py), makes it a git
 repository, and measures:
 
-1. validate + render of the whole repository (in a child process: seconds and its peak RSS), the
-   parse of every rendered manifest with the fast reader and with libyaml, and the CLI's
-   ``validate`` and ``render --out`` as subprocesses;
+1. validate + render of the whole repository (in child processes: seconds, median of 3, and
+   peak RSS), the parse of every rendered manifest with the fast reader and with libyaml, and
+   the CLI's ``validate`` and ``render --out`` as subprocesses;
 2. ``mofang-gitops diff --base`` (CLI subprocess, as CI runs it) for a branch touching one
    project (median of 3) and for one touching ``platform.yaml``;
 3. on control plane A (real kube-apiserver + etcd, CRDs installed): our apply from empty (engine
@@ -415,12 +415,22 @@ def kubectl(
 # --- measurements --------------------------------------------------------------------------------
 
 
+RENDER_RUNS = 3
+"""Validate + render runs in fresh child processes; the median one is reported. One run moved by
+up to 20 % from one run to the next on the 2-CPU VMs (issue 19's 1k-to-5k growth is a ratio of
+two such figures)."""
+
+
 def measure_render(repo: Path, out: Path, results: dict[str, Any]) -> None:
-    """Validate + render in a child process (time, peak RSS), then the CLI commands."""
-    log("validate + render (child process)")
-    child = run([sys.executable, "-c", RENDER_CHILD, str(repo)], timeout=600)
-    figures = json.loads(child.stdout)
-    results.update(figures)
+    """Validate + render in child processes (time, peak RSS; median of 3), then the CLI commands."""
+    runs = []
+    for attempt in range(1, RENDER_RUNS + 1):
+        log(f"validate + render (child process), run {attempt}/{RENDER_RUNS}")
+        child = run([sys.executable, "-c", RENDER_CHILD, str(repo)], timeout=600)
+        runs.append(json.loads(child.stdout))
+    runs.sort(key=lambda figures: figures["render_seconds"])
+    results.update(runs[len(runs) // 2])
+    results["render_runs_seconds"] = [figures["render_seconds"] for figures in runs]
     cli = [sys.executable, "-m", "mofang_gitops", "--repo", str(repo)]
     log("CLI validate")
     with timed() as validate_cli:
@@ -836,7 +846,7 @@ def report(results: dict[str, Any]) -> str:
         lines.append(f"{name:<46} {ours:>14} {theirs:>12} {factor:>9}  {target}".rstrip())
 
     row(
-        "validate + render, in-process (s)",
+        "validate + render, in-process (s, median of 3)",
         f"{r['render_seconds']:.2f}",
         target=f"< 10 s: {'met' if r['render_seconds'] < 10 else 'MISSED'}",
     )
