@@ -15,12 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from benchmarks.run import run  # noqa: E402
 
 CHILD = r"""
 import gc, json, resource, sys, time
@@ -69,14 +71,7 @@ FIGURES = (
 
 def child(mode: str, repo: Path) -> dict[str, float]:
     """One load + validate + render of ``repo`` in a fresh interpreter."""
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, mode, str(repo)],
-        cwd=HERE.parent,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=900,
-    )
+    done = run([sys.executable, "-c", CHILD, mode, str(repo)], timeout=900)
     figures: dict[str, float] = json.loads(done.stdout)
     return figures
 
