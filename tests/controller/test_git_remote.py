@@ -1,3 +1,7 @@
+import gc
+import os
+from pathlib import Path
+
 import pytest
 
 from mofang_gitops.errors import GitError
@@ -8,6 +12,7 @@ from mofang_gitops.sources.git import (
     is_ancestor,
     mask_url,
     pin_revision,
+    read_commit,
 )
 from mofang_gitops.sources.loading import load_repo
 from mofang_gitops.validation.repository import validate_repo
@@ -88,3 +93,41 @@ def test_a_revision_lists_only_the_platform_layout_like_a_checkout(tmp_path):
     }
     validation = validate_repo(load_repo(tree))
     assert validation.valid_projects() == ["nlp", "vision"] and not validation.errors
+
+
+def _git_children() -> list[str]:
+    """Command lines of this process' live ``git`` children (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid() and fields[0] != "Z" and cmdline.startswith("git"):
+            found.append(cmdline)
+    return found
+
+
+def test_the_controllers_git_reads_leave_no_git_process_behind(tmp_path):
+    """A controller pass fetches, reads the commit and checks ancestry on every pass: each must
+    close its repository, not leave ``git cat-file`` running until the collector runs."""
+    remote = Remote(tmp_path)
+    first = remote.push("first")
+    cache = tmp_path / "cache"
+    gc.disable()  # the leak is what the collector would hide
+    try:
+        before = _git_children()
+        second = remote.push("second")
+        assert fetch_branch(remote.url, "main", cache) == second
+        path = cache_path(remote.url, cache)
+        assert read_commit(path, second).sha == second
+        assert is_ancestor(path, first, second)
+        pin_revision(path, second)
+        tree = RevisionTree(path, second)
+        assert tree.read(tree.files()[0][0])
+        assert _git_children() == before
+    finally:
+        gc.enable()

@@ -14,6 +14,7 @@ from typing import Any
 import git
 
 from mofang_gitops.errors import GitError
+from mofang_gitops.sources.git.remote import opened_cache
 
 MAX_SUBJECT = 200
 """Characters of a subject kept (a subject is one line by convention, not by rule)."""
@@ -47,15 +48,16 @@ def read_commit(repo_path: Path, sha: str) -> CommitInfo:
         GitError: the commit is not in the repository.
     """
     try:
-        commit = git.Repo(repo_path).commit(sha)
-        message = commit.message
-        text = message.decode(errors="replace") if isinstance(message, bytes) else str(message)
-        subject = text.strip().split("\n", 1)[0] if text.strip() else ""
-        return CommitInfo(
-            sha=commit.hexsha,
-            subject=_line(subject, MAX_SUBJECT),
-            author=_line(str(commit.author.name or ""), MAX_AUTHOR),
-            time=float(commit.committed_date),
-        )
+        with opened_cache(repo_path) as repo:
+            commit = repo.commit(sha)
+            message = commit.message
+            text = message.decode(errors="replace") if isinstance(message, bytes) else str(message)
+            subject = text.strip().split("\n", 1)[0] if text.strip() else ""
+            return CommitInfo(
+                sha=commit.hexsha,
+                subject=_line(subject, MAX_SUBJECT),
+                author=_line(str(commit.author.name or ""), MAX_AUTHOR),
+                time=float(commit.committed_date),
+            )
     except (ValueError, git.BadName, git.GitCommandError, OSError) as e:
         raise GitError(f"commit {sha[:12]}: {e}") from e

@@ -14,7 +14,8 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +51,21 @@ def _environment() -> dict[str, str]:
     return env
 
 
+@contextmanager
+def opened_cache(path: Path) -> Iterator[git.Repo]:
+    """Open a repository and close it on exit.
+
+    Reading objects starts persistent ``git cat-file`` processes; an unclosed ``Repo`` keeps
+    them (and their pipes) until the cyclic collector frees it, so a controller pass would
+    leave one or two behind per fetch.
+    """
+    repo = git.Repo(path)
+    try:
+        yield repo
+    finally:
+        repo.close()
+
+
 def fetch_branch(url: str, branch: str, cache_dir: Path, timeout: float = FETCH_TIMEOUT) -> str:
     """Fetch ``branch`` of ``url`` into the cache and return the commit it points to.
 
@@ -58,11 +74,13 @@ def fetch_branch(url: str, branch: str, cache_dir: Path, timeout: float = FETCH_
     """
     path = cache_path(url, cache_dir)
     try:
-        repo = git.Repo(path) if path.exists() else git.Repo.init(path, bare=True, mkdir=True)
-        refspec = f"+refs/heads/{branch}:refs/remotes/origin/{branch}"
-        with repo.git.custom_environment(**_environment()):
-            repo.git.fetch("--no-tags", "--force", url, refspec, kill_after_timeout=timeout)
-        sha: str = repo.rev_parse(f"refs/remotes/origin/{branch}").hexsha
+        if not path.exists():
+            git.Repo.init(path, bare=True, mkdir=True).close()
+        with opened_cache(path) as repo:
+            refspec = f"+refs/heads/{branch}:refs/remotes/origin/{branch}"
+            with repo.git.custom_environment(**_environment()):
+                repo.git.fetch("--no-tags", "--force", url, refspec, kill_after_timeout=timeout)
+            sha: str = repo.rev_parse(f"refs/remotes/origin/{branch}").hexsha
     except (git.GitCommandError, git.BadName, ValueError, OSError) as e:
         raise GitError(f"fetch {mask_url(url)} {branch}: {mask_url(str(e)).strip()}") from e
     return sha
@@ -71,7 +89,8 @@ def fetch_branch(url: str, branch: str, cache_dir: Path, timeout: float = FETCH_
 def is_ancestor(repo_path: Path, older: str, newer: str) -> bool:
     """Whether ``older`` is in the history of ``newer`` (False after a force-push)."""
     try:
-        git.Repo(repo_path).git.merge_base("--is-ancestor", older, newer)
+        with opened_cache(repo_path) as repo:
+            repo.git.merge_base("--is-ancestor", older, newer)
     except git.GitCommandError:
         return False
     return True
@@ -80,7 +99,8 @@ def is_ancestor(repo_path: Path, older: str, newer: str) -> bool:
 def pin_revision(repo_path: Path, sha: str, name: str = "last-good") -> None:
     """Keep ``sha`` reachable under ``refs/mofang/<name>`` whatever the remote does."""
     try:
-        git.Repo(repo_path).git.update_ref(f"refs/mofang/{name}", sha)
+        with opened_cache(repo_path) as repo:
+            repo.git.update_ref(f"refs/mofang/{name}", sha)
     except git.GitCommandError as e:
         raise GitError(f"pin {sha[:12]} as {name}: {e}") from e
 
@@ -99,11 +119,8 @@ def pin_revisions(repo_path: Path, pins: Mapping[str, str], drop: Iterable[str] 
         with tempfile.TemporaryFile() as requests:
             requests.write("".join(lines).encode())
             requests.seek(0)
-            repo = git.Repo(repo_path)
-            try:
+            with opened_cache(repo_path) as repo:
                 repo.git.execute(["git", "update-ref", "--stdin"], istream=requests)
-            finally:
-                repo.close()
     except (git.GitCommandError, ValueError, OSError) as e:
         raise GitError(f"pin {len(pins)} revision(s): {e}") from e
 
@@ -120,9 +137,9 @@ class RevisionTree:
         """``<short sha>:`` for messages."""
         return f"{self.sha[:12]}:"
 
-    def _tree(self) -> git.Tree:
+    def _tree(self, repo: git.Repo) -> git.Tree:
         try:
-            return git.Repo(self.repo_path).commit(self.sha).tree
+            return repo.commit(self.sha).tree
         except (ValueError, git.BadName, git.GitCommandError) as e:
             raise GitError(f"revision {self.sha[:12]} is not in the cache: {e}") from e
 
@@ -132,11 +149,12 @@ class RevisionTree:
         Like a checkout on disk: the repository may hold other files (CI workflows, docs, the
         tool's own sources), which are not specs and must not make every project invalid.
         """
-        found = [
-            (str(item.path), item.mode == _SYMLINK_MODE)
-            for item in self._tree().traverse()
-            if isinstance(item, git.Blob) and _in_layout(str(item.path))
-        ]
+        with opened_cache(self.repo_path) as repo:
+            found = [
+                (str(item.path), item.mode == _SYMLINK_MODE)
+                for item in self._tree(repo).traverse()
+                if isinstance(item, git.Blob) and _in_layout(str(item.path))
+            ]
         return sorted(found)
 
     def read(self, path: str) -> bytes:
@@ -145,12 +163,13 @@ class RevisionTree:
         ``blob.size`` comes from the object's header (``git cat-file --batch-check``), so a huge
         blob costs one header read, not its bytes in memory.
         """
-        try:
-            blob = self._tree() / path
-        except KeyError as e:
-            raise GitError(f"{self.label}{path}: no such file") from e
-        check_size(path, int(blob.size))
-        data: bytes = blob.data_stream.read()
+        with opened_cache(self.repo_path) as repo:
+            try:
+                blob = self._tree(repo) / path
+            except KeyError as e:
+                raise GitError(f"{self.label}{path}: no such file") from e
+            check_size(path, int(blob.size))
+            data: bytes = blob.data_stream.read()
         return data
 
 
@@ -187,12 +206,9 @@ def revision_digest(repo_path: Path, sha: str) -> RevisionDigest:
         GitError: the revision is not in the cache.
     """
     try:
-        repo = git.Repo(repo_path)
-        try:
+        with opened_cache(repo_path) as repo:
             shared = repo.git.ls_tree("-z", "--full-tree", sha, "--", *SHARED_INPUTS)
             listing = repo.git.ls_tree("-z", "--full-tree", sha, "--", "projects/")
-        finally:
-            repo.close()
     except (git.GitCommandError, ValueError, OSError) as e:
         raise GitError(f"cannot list the trees of {sha[:12]}: {e}") from e
     projects: dict[str, str] = {}
